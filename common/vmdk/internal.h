@@ -1,0 +1,169 @@
+/* vixmount VMDK engine: private structures shared by the engine's files. */
+#ifndef VIXMOUNT_VMDK_INTERNAL_H
+#define VIXMOUNT_VMDK_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vmdk.h"
+
+#define SECTOR 512u
+
+/* ---- errors (error.c) --------------------------------------------------- */
+__attribute__ ((format (printf, 3, 4)))
+void vx_err (struct vmdk_error *err, enum vmdk_errcode code,
+             const char *fmt, ...);
+/* As vx_err, but code derived from errno (ENOENT -> NOENT, ...) and
+ * ": strerror" appended. */
+__attribute__ ((format (printf, 3, 4)))
+void vx_err_errno (struct vmdk_error *err, int errnum, const char *fmt, ...);
+int vx_oom (struct vmdk_error *err, const char *what);
+
+/* Full pread: -1 + error on failure or short read (message names path). */
+int vx_pread_full (int fd, const char *path, void *buf, size_t len,
+                   uint64_t off, const char *what, struct vmdk_error *err);
+
+static inline uint16_t le16 (const uint8_t *p) { return p[0] | (p[1] << 8); }
+static inline uint32_t le32 (const uint8_t *p)
+{ return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24; }
+static inline uint64_t le64 (const uint8_t *p)
+{ return (uint64_t) le32 (p) | (uint64_t) le32 (p + 4) << 32; }
+
+/* ---- descriptor (descriptor.c) ------------------------------------------ */
+struct desc_extent {
+  enum vmdk_access access;
+  enum vmdk_extent_type type;
+  uint64_t sectors;
+  char *filename;            /* NULL for ZERO */
+  uint64_t offset;           /* FLAT/VMFS */
+  bool has_offset;
+  unsigned line;
+};
+
+struct kv { char *key, *value; };
+
+struct descriptor {
+  unsigned version;
+  char *encoding;
+  bool has_cid;
+  uint32_t cid;
+  uint32_t parent_cid;
+  char *create_type;
+  char *parent_hint;
+  struct desc_extent *extents;
+  size_t n_extents;
+  struct kv *ddb;
+  size_t n_ddb;
+};
+
+/* Parse descriptor text (len bytes, may contain NULs: text ends at the
+ * first).  `file` names the source in messages. */
+int vx_desc_parse (const char *text, size_t len, const char *file,
+                   struct descriptor *d, struct vmdk_error *err);
+void vx_desc_free (struct descriptor *d);
+bool vx_parse_extent_type (const char *word, size_t n, enum vmdk_extent_type *t);
+
+/* ---- paths (pathres.c) --------------------------------------------------- */
+/* Open `name` (as written in a descriptor) relative to directory `dirfd`
+ * (whose path is `dir`).  Without allow_escape, absolute names and names that
+ * leave the directory or pass through symlinks are refused (VMDK_ERR_PATH).
+ * On success returns the fd and sets *resolved (malloc'd path for messages). */
+int vx_open_beneath (int dirfd, const char *dir, const char *name,
+                     bool allow_escape, int oflags, char **resolved,
+                     const char *what, struct vmdk_error *err);
+/* Directory part of a path (malloc'd, "." if none). */
+char *vx_dirname (const char *path);
+/* Last component after '/' or '\\'. */
+const char *vx_basename_any (const char *path);
+bool vx_path_is_device (const char *name);
+
+/* ---- grain tables (gtab.c) ----------------------------------------------- */
+enum gtab_kind { GT_HOSTED, GT_COWD, GT_SESPARSE };
+
+/* Classification of one grain. */
+enum grain_state { GRAIN_HOLE, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED };
+
+struct cache_budget { atomic_size_t used; size_t limit; };
+
+struct gtab {
+  enum gtab_kind kind;
+  int fd;
+  const char *path;            /* owned by the extent */
+  uint64_t file_size;
+  uint64_t capacity;           /* sectors covered by the header */
+  uint64_t grain_sectors;
+  uint32_t gtes_per_gt;
+  unsigned gte_size;           /* 4 or 8 */
+  uint64_t n_gd;
+  uint64_t *gd;                /* byte offset of each GT, 0 = none */
+  _Atomic (uint8_t *) *gt_cache;
+  struct cache_budget *budget;
+  uint64_t data_start;         /* bytes: grain data may not start below this */
+  bool zeroed_gte;             /* hosted: GTE 1 = zero grain */
+  bool compressed;             /* hosted stream: GTE = marker sector */
+  uint64_t grains_base;        /* seSparse: grains_offset in bytes */
+  uint64_t id;                 /* unique, for per-thread caches */
+};
+
+/* Look up grain `g`; on success *state and *file_off (bytes; for compressed,
+ * the marker) are set. */
+int vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
+                    uint64_t *file_off, struct vmdk_error *err);
+/* Read a compressed grain's payload into out (out_len = expected bytes). */
+int vx_gtab_inflate (struct gtab *t, uint64_t g, uint64_t marker_off,
+                     uint8_t *out, size_t out_len, struct vmdk_error *err);
+/* Per-thread decompressed grain: returns a buffer holding grain g inflated
+ * (valid until the next call on this thread). */
+const uint8_t *vx_gtab_grain_cached (struct gtab *t, uint64_t g,
+                                     uint64_t marker_off, size_t out_len,
+                                     struct vmdk_error *err);
+void vx_gtab_free (struct gtab *t);
+uint64_t vx_gtab_new_id (void);
+
+/* ---- extents ------------------------------------------------------------- */
+struct extent {
+  struct vmdk_extent_info info;  /* public view; pointers below */
+  char *filename, *path;
+  int fd;                        /* -1 for ZERO */
+  uint64_t start_byte, end_byte; /* virtual bytes */
+  uint64_t valid_sectors;        /* sparse: sectors backed by the header */
+  struct gtab *gt;               /* sparse kinds */
+  bool own_fd;
+};
+
+/* Parse the binary header of a sparse-kind extent whose fd is open and fill
+ * e->gt and e->info.  hdr holds at least the first 2048 bytes (zero padded
+ * if the file is shorter); file_size is the file's length. */
+int vx_sparse_open (struct extent *e, const uint8_t *hdr, uint64_t file_size,
+                    struct cache_budget *budget, struct vmdk_error *err);
+int vx_cowd_open (struct extent *e, const uint8_t *hdr, uint64_t file_size,
+                  struct cache_budget *budget, struct vmdk_error *err);
+int vx_sesparse_open (struct extent *e, const uint8_t *hdr, uint64_t file_size,
+                      struct cache_budget *budget, struct vmdk_error *err);
+
+/* ---- disk ---------------------------------------------------------------- */
+struct vmdk_disk {
+  struct vmdk_info info;
+  struct descriptor desc;
+  char *path;
+  char *dir;
+  int dirfd;
+  struct extent *extents;
+  size_t n_extents;
+  uint64_t size;                 /* bytes */
+  struct vmdk_disk *parent;
+  unsigned depth;                /* 0 = top */
+  char **warnings;
+  size_t n_warnings;
+  struct cache_budget budget_store;
+  struct cache_budget *budget;   /* the top disk's, shared by the chain */
+  dev_t dev; ino_t ino;
+};
+
+int vx_warn (struct vmdk_disk *d, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+#endif

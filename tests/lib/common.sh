@@ -1,0 +1,49 @@
+# Shared helpers for the shell tests.  Every test speaks TAP: one "ok"/"not ok"
+# line per assertion, so the automake harness counts assertions, not scripts.
+# Source it first thing:  . "$top_srcdir/tests/lib/common.sh"
+set -u
+: "${top_srcdir:?run the tests through make check (top_srcdir unset)}"
+: "${top_builddir:?run the tests through make check (top_builddir unset)}"
+VMDKTOOL="$top_builddir/vixmount-vmdk"
+READCHECK="$top_builddir/tests/readcheck"
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export LC_ALL=C
+
+_tap_n=0
+_tap_failed=0
+_cleanups=()
+
+# ok COND-EXIT-STATUS DESCRIPTION  -- use as:  cmd; ok $? "what"
+ok() {
+  _tap_n=$((_tap_n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"
+  else echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1)); fi
+}
+# is ACTUAL EXPECTED DESCRIPTION
+is() {
+  if [ "$1" = "$2" ]; then ok 0 "$3"
+  else ok 1 "$3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; fi
+}
+diag() { echo "# $*"; }
+# bail MESSAGE: a precondition failed; counts as a failure, stops the script.
+bail() { echo "Bail out! $*"; exit 1; }
+
+# Run at exit, last registered first (processes, mounts, temp dirs).
+on_exit() { _cleanups=("$*" "${_cleanups[@]}"); }
+_run_cleanups() {
+  local c; for c in "${_cleanups[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+}
+# done_testing: prints the plan; call at the very end of a test script.
+done_testing() { echo "1..$_tap_n"; }
+trap '_run_cleanups' EXIT
+
+# A private scratch directory, removed at exit.
+scratch() {
+  local d; d=$(mktemp -d "${TMPDIR:-/tmp}/vixmount-test.XXXXXX") || bail "mktemp failed"
+  on_exit "rm -rf '$d'"
+  echo "$d"
+}
+
+need() {  # need CMD...: a missing tool is a failure, never a skip
+  local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || bail "missing tool: $c (run scripts/setup)"; done
+}
