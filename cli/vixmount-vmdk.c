@@ -1,1 +1,394 @@
-/* placeholder */
+/* vixmount-vmdk: show what the VMDK engine reads from a disk.
+ *
+ *   vixmount-vmdk info [--json] [OPTIONS] FILE
+ *   vixmount-vmdk map [--this-layer] [OPTIONS] FILE
+ *   vixmount-vmdk cat [OPTIONS] FILE OUT
+ *   vixmount-vmdk read [OPTIONS] FILE OFFSET LENGTH
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmdk.h"
+
+static const char *prog = "vixmount-vmdk";
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+"Usage: %s COMMAND [OPTIONS] FILE [ARGS]\n"
+"Inspect a VMDK disk (descriptor or monolithic file) with vixmount's engine.\n"
+"\n"
+"Commands:\n"
+"  info [--json] FILE           format, capacity, extents, chain, disk database\n"
+"  map [--this-layer] FILE      allocation map as JSON (the shape of qemu-img map)\n"
+"  cat FILE OUT                 write the whole virtual disk to OUT ('-' = stdout)\n"
+"  read FILE OFFSET LENGTH      write LENGTH bytes at byte OFFSET to stdout\n"
+"\n"
+"Options:\n"
+"  --single-link    open only this link of a snapshot chain\n"
+"  --allow-escape   allow absolute extent/parent paths and paths leaving\n"
+"                   the descriptor's directory\n"
+"  --allow-devices  allow raw-device extents and device paths\n"
+"  --no-cid-check   do not compare parentCID with the parent's CID\n"
+"  --json           (info) print JSON\n"
+"  --this-layer     (map) do not look into parent links\n"
+"  -h, --help       this text\n"
+"\n"
+"Exit status: 0 success, 1 the disk could not be opened or read (the error\n"
+"code name is printed on a line of its own), 2 usage error.\n", prog);
+}
+
+static int
+fail (const struct vmdk_error *err)
+{
+  fprintf (stderr, "%s: %s\n%s: error code %s\n", prog, err->msg, prog,
+           vmdk_errcode_name (err->code));
+  return 1;
+}
+
+/* JSON string with escapes; NULL prints null. */
+static void
+jstr (FILE *f, const char *s)
+{
+  if (!s) {
+    fputs ("null", f);
+    return;
+  }
+  fputc ('"', f);
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf (f, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf (f, "\\u%04x", *p);
+    else
+      fputc (*p, f);
+  }
+  fputc ('"', f);
+}
+
+static const char *
+jbool (bool b)
+{
+  return b ? "true" : "false";
+}
+
+static void
+info_json (struct vmdk_disk *d, FILE *f, int indent)
+{
+  const struct vmdk_info *i = vmdk_get_info (d);
+  struct vmdk_disk *parent = vmdk_parent (d);
+
+  fprintf (f, "{\"path\": ");
+  jstr (f, i->path);
+  fprintf (f, ", \"createType\": ");
+  jstr (f, i->create_type);
+  fprintf (f, ", \"version\": %u, \"encoding\": ", i->version);
+  jstr (f, i->encoding);
+  fprintf (f, ", \"hasDescriptor\": %s, \"embeddedDescriptor\": %s",
+           jbool (i->has_descriptor), jbool (i->embedded_descriptor));
+  if (i->has_cid)
+    fprintf (f, ", \"cid\": \"%08" PRIx32 "\"", i->cid);
+  else
+    fprintf (f, ", \"cid\": null");
+  fprintf (f, ", \"parentCID\": \"%08" PRIx32 "\", \"parentHint\": ", i->parent_cid);
+  jstr (f, i->parent_hint);
+  fprintf (f, ", \"capacity\": %" PRIu64 ", \"size\": %" PRIu64
+           ", \"links\": %u, \"grainSectors\": %" PRIu64 ", \"uncleanShutdown\": %s",
+           i->capacity, vmdk_size (d), i->num_links, i->grain_sectors,
+           jbool (i->unclean_shutdown));
+  fprintf (f, ",\n%*s\"extents\": [", indent + 1, "");
+  for (size_t k = 0; k < i->num_extents; k++) {
+    const struct vmdk_extent_info *e = vmdk_get_extent (d, k);
+    fprintf (f, "%s\n%*s{\"access\": \"%s\", \"type\": \"%s\", \"start\": %" PRIu64
+             ", \"sectors\": %" PRIu64 ", \"filename\": ", k ? "," : "", indent + 2, "",
+             vmdk_access_name (e->access), vmdk_extent_type_name (e->type), e->start,
+             e->sectors);
+    jstr (f, e->filename);
+    fprintf (f, ", \"path\": ");
+    jstr (f, e->path);
+    fprintf (f, ", \"offset\": %" PRIu64 ", \"fileBytes\": %" PRIu64, e->flat_offset,
+             e->file_bytes);
+    if (e->grain_sectors)
+      fprintf (f, ", \"version\": %u, \"flags\": %" PRIu32 ", \"grainSectors\": %" PRIu64
+               ", \"gtesPerGT\": %" PRIu32 ", \"gdOffset\": %" PRIu64
+               ", \"rgdOffset\": %" PRIu64 ", \"overhead\": %" PRIu64
+               ", \"gdEntries\": %" PRIu64 ", \"compressed\": %s, \"zeroedGTE\": %s"
+               ", \"gdAtEnd\": %s, \"redundantGDUsed\": %s, \"uncleanShutdown\": %s",
+               e->version, e->flags, e->grain_sectors, e->gtes_per_gt, e->gd_offset,
+               e->rgd_offset, e->overhead, e->gd_entries, jbool (e->compressed),
+               jbool (e->zeroed_gte), jbool (e->gd_at_end), jbool (e->redundant_gd_used),
+               jbool (e->unclean_shutdown));
+    fputc ('}', f);
+  }
+  fprintf (f, "],\n%*s\"ddb\": {", indent + 1, "");
+  for (size_t k = 0; k < vmdk_ddb_count (d); k++) {
+    fputs (k ? ", " : "", f);
+    jstr (f, vmdk_ddb_key (d, k));
+    fputs (": ", f);
+    jstr (f, vmdk_ddb_value (d, k));
+  }
+  fprintf (f, "},\n%*s\"warnings\": [", indent + 1, "");
+  for (size_t k = 0; k < i->num_warnings; k++) {
+    fputs (k ? ", " : "", f);
+    jstr (f, vmdk_warning (d, k));
+  }
+  fprintf (f, "],\n%*s\"parent\": ", indent + 1, "");
+  if (parent)
+    info_json (parent, f, indent + 1);
+  else
+    fputs ("null", f);
+  fputc ('}', f);
+}
+
+struct alloc_totals { uint64_t data, zero, hole; };
+
+static int
+count_cb (void *opaque, const struct vmdk_map_entry *e)
+{
+  struct alloc_totals *t = opaque;
+  switch (e->kind) {
+  case VMDK_MAP_DATA: t->data += e->length; break;
+  case VMDK_MAP_ZERO: t->zero += e->length; break;
+  case VMDK_MAP_HOLE: t->hole += e->length; break;
+  }
+  return 0;
+}
+
+static int
+info_text (struct vmdk_disk *d, FILE *f)
+{
+  struct vmdk_error err;
+
+  for (unsigned link = 0; d; d = vmdk_parent (d), link++) {
+    const struct vmdk_info *i = vmdk_get_info (d);
+    struct alloc_totals t = { 0 };
+
+    if (vmdk_map (d, 0, vmdk_size (d), VMDK_MAP_THIS_LAYER, count_cb, &t, &err) == -1)
+      return fail (&err);
+    fprintf (f, "%s%s\n", link ? "\nparent link " : "", i->path);
+    if (link)
+      fprintf (f, "  link:             %u below the disk opened\n", link);
+    fprintf (f, "  createType:       %s%s\n", i->create_type,
+             !i->has_descriptor ? " (bare extent, no descriptor)"
+             : i->embedded_descriptor ? " (embedded descriptor)" : "");
+    fprintf (f, "  capacity:         %" PRIu64 " sectors (%" PRIu64 " bytes)\n",
+             i->capacity, vmdk_size (d));
+    if (i->has_cid)
+      fprintf (f, "  CID:              %08" PRIx32 "\n", i->cid);
+    if (i->parent_hint)
+      fprintf (f, "  parent:           %s (parentCID %08" PRIx32 ")\n", i->parent_hint,
+               i->parent_cid);
+    if (i->grain_sectors)
+      fprintf (f, "  grain:            %" PRIu64 " sectors\n", i->grain_sectors);
+    fprintf (f, "  unclean shutdown: %s\n", i->unclean_shutdown ? "yes" : "no");
+    fprintf (f, "  allocation:       %" PRIu64 " bytes data, %" PRIu64
+             " bytes zero, %" PRIu64 " bytes unallocated in this link\n",
+             t.data, t.zero, t.hole);
+    fprintf (f, "  extents:\n");
+    for (size_t k = 0; k < i->num_extents; k++) {
+      const struct vmdk_extent_info *e = vmdk_get_extent (d, k);
+      fprintf (f, "    %-8s %-10s %12" PRIu64 " sectors at %-12" PRIu64 " %s",
+               vmdk_access_name (e->access), vmdk_extent_type_name (e->type),
+               e->sectors, e->start, e->filename ? e->filename : "");
+      if (e->grain_sectors)
+        fprintf (f, " (v%u, flags %#" PRIx32 "%s%s%s%s)", e->version, e->flags,
+                 e->compressed ? ", compressed" : "", e->zeroed_gte ? ", zeroed-grain" : "",
+                 e->gd_at_end ? ", GD at end" : "",
+                 e->redundant_gd_used ? ", redundant GD used" : "");
+      else if (e->type != VMDK_EXTENT_ZERO)
+        fprintf (f, " (offset %" PRIu64 ")", e->flat_offset);
+      fputc ('\n', f);
+    }
+    if (vmdk_ddb_count (d)) {
+      fprintf (f, "  disk database:\n");
+      for (size_t k = 0; k < vmdk_ddb_count (d); k++)
+        fprintf (f, "    %s = %s\n", vmdk_ddb_key (d, k), vmdk_ddb_value (d, k));
+    }
+    for (size_t k = 0; k < i->num_warnings; k++)
+      fprintf (f, "  warning: %s\n", vmdk_warning (d, k));
+  }
+  return 0;
+}
+
+struct map_out { FILE *f; bool first; };
+
+static int
+map_cb (void *opaque, const struct vmdk_map_entry *e)
+{
+  struct map_out *m = opaque;
+  fprintf (m->f, "%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u, "
+           "\"present\": %s, \"zero\": %s, \"data\": %s",
+           m->first ? "[" : ",\n", e->offset, e->length, e->depth,
+           jbool (e->kind != VMDK_MAP_HOLE), jbool (e->kind != VMDK_MAP_DATA),
+           jbool (e->kind == VMDK_MAP_DATA));
+  if (e->file_offset >= 0)
+    fprintf (m->f, ", \"offset\": %" PRId64, e->file_offset);
+  fputc ('}', m->f);
+  m->first = false;
+  return 0;
+}
+
+static int
+write_all (int fd, const char *buf, size_t n)
+{
+  while (n > 0) {
+    ssize_t r = write (fd, buf, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += r;
+    n -= (size_t) r;
+  }
+  return 0;
+}
+
+static int
+copy_out (struct vmdk_disk *d, uint64_t off, uint64_t len, int fd, const char *name)
+{
+  const size_t chunk = 4 * 1024 * 1024;
+  struct vmdk_error err;
+  char *buf = malloc (chunk);
+
+  if (!buf) {
+    fprintf (stderr, "%s: out of memory\n", prog);
+    return 1;
+  }
+  while (len > 0) {
+    size_t n = len < chunk ? (size_t) len : chunk;
+    if (vmdk_pread (d, buf, n, off, &err) == -1) {
+      free (buf);
+      return fail (&err);
+    }
+    if (write_all (fd, buf, n) == -1) {
+      fprintf (stderr, "%s: writing %s: %s\n", prog, name, strerror (errno));
+      free (buf);
+      return 1;
+    }
+    off += n;
+    len -= n;
+  }
+  free (buf);
+  return 0;
+}
+
+static int
+parse_u64 (const char *s, uint64_t *v)
+{
+  char *e;
+  errno = 0;
+  if (*s == '-' || !*s)
+    return -1;
+  *v = strtoull (s, &e, 0);
+  return errno || *e ? -1 : 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  enum { O_SINGLE = 256, O_ESCAPE, O_DEVICES, O_NOCID, O_JSON, O_THIS };
+  static const struct option longopts[] = {
+    { "single-link", no_argument, NULL, O_SINGLE },
+    { "allow-escape", no_argument, NULL, O_ESCAPE },
+    { "allow-devices", no_argument, NULL, O_DEVICES },
+    { "no-cid-check", no_argument, NULL, O_NOCID },
+    { "json", no_argument, NULL, O_JSON },
+    { "this-layer", no_argument, NULL, O_THIS },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct vmdk_options o = { .flags = VMDK_OPEN_RDONLY };
+  bool json = false, this_layer = false;
+  struct vmdk_error err;
+  struct vmdk_disk *d;
+  const char *cmd;
+  int c, r = 0;
+
+  if (argc < 2) {
+    usage (stderr);
+    return 2;
+  }
+  cmd = argv[1];
+  if (!strcmp (cmd, "-h") || !strcmp (cmd, "--help")) {
+    usage (stdout);
+    return 0;
+  }
+  optind = 2;
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case O_SINGLE: o.flags |= VMDK_OPEN_SINGLE_LINK; break;
+    case O_ESCAPE: o.flags |= VMDK_OPEN_ALLOW_ESCAPE; break;
+    case O_DEVICES: o.flags |= VMDK_OPEN_ALLOW_DEVICES; break;
+    case O_NOCID: o.flags |= VMDK_OPEN_NO_CID_CHECK; break;
+    case O_JSON: json = true; break;
+    case O_THIS: this_layer = true; break;
+    case 'h': usage (stdout); return 0;
+    default: usage (stderr); return 2;
+    }
+  }
+  int nargs = argc - optind;
+  if ((!strcmp (cmd, "info") || !strcmp (cmd, "map")) ? nargs != 1
+      : !strcmp (cmd, "cat") ? nargs != 2
+      : !strcmp (cmd, "read") ? nargs != 3 : 1) {
+    usage (stderr);
+    return 2;
+  }
+
+  d = vmdk_open (argv[optind], &o, &err);
+  if (!d)
+    return fail (&err);
+
+  if (!strcmp (cmd, "info")) {
+    if (json) {
+      info_json (d, stdout, 0);
+      putchar ('\n');
+    }
+    else
+      r = info_text (d, stdout);
+  }
+  else if (!strcmp (cmd, "map")) {
+    struct map_out m = { .f = stdout, .first = true };
+    if (vmdk_map (d, 0, vmdk_size (d), this_layer ? VMDK_MAP_THIS_LAYER : 0, map_cb,
+                  &m, &err) == -1)
+      r = fail (&err);
+    else
+      fputs (m.first ? "[]\n" : "]\n", stdout);
+  }
+  else if (!strcmp (cmd, "cat")) {
+    const char *out = argv[optind + 1];
+    int fd = strcmp (out, "-") ? open (out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+    if (fd < 0) {
+      fprintf (stderr, "%s: %s: %s\n", prog, out, strerror (errno));
+      r = 1;
+    }
+    else {
+      r = copy_out (d, 0, vmdk_size (d), fd, out);
+      if (fd != 1 && close (fd) == -1 && r == 0) {
+        fprintf (stderr, "%s: %s: %s\n", prog, out, strerror (errno));
+        r = 1;
+      }
+    }
+  }
+  else {
+    uint64_t off, len;
+    if (parse_u64 (argv[optind + 1], &off) || parse_u64 (argv[optind + 2], &len)) {
+      fprintf (stderr, "%s: OFFSET and LENGTH must be non-negative integers\n", prog);
+      r = 2;
+    }
+    else
+      r = copy_out (d, off, len, 1, "stdout");
+  }
+  if (fflush (stdout) == EOF && r == 0) {
+    fprintf (stderr, "%s: writing stdout: %s\n", prog, strerror (errno));
+    r = 1;
+  }
+  vmdk_close (d);
+  return r;
+}

@@ -1,1 +1,309 @@
-/* placeholder */
+/* vixmount VMDK engine: grain directories and grain tables.
+ *
+ * One mechanism serves the three sparse layouts (hosted KDMV, ESX COWD and
+ * seSparse): a grain directory held in memory as byte offsets of grain
+ * tables, and grain tables loaded on first use.  The read path takes no lock:
+ * a loaded table is published with a compare-and-swap and never changes
+ * afterwards.  Loaded tables count against a byte budget shared by a disk's
+ * whole chain; past it, a lookup reads the single entry from the file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdeflate.h>
+
+#include "internal.h"
+
+uint64_t
+vx_gtab_new_id (void)
+{
+  static atomic_uint_fast64_t next = 1;
+  return atomic_fetch_add (&next, 1);
+}
+
+void
+vx_gtab_free (struct gtab *t)
+{
+  if (!t)
+    return;
+  if (t->gt_cache) {
+    size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
+    for (uint64_t i = 0; i < t->n_gd; i++) {
+      uint8_t *gt = atomic_load (&t->gt_cache[i]);
+      if (gt) {
+        free (gt);
+        atomic_fetch_sub (&t->budget->used, gt_bytes);
+      }
+    }
+  }
+  free (t->gt_cache);
+  free (t->gd);
+  free (t);
+}
+
+/* Bytes of grain g that lie inside the extent's capacity. */
+static uint64_t
+grain_valid_bytes (const struct gtab *t, uint64_t g)
+{
+  uint64_t first = g * t->grain_sectors;
+  uint64_t n = t->capacity - first;
+  if (n > t->grain_sectors)
+    n = t->grain_sectors;
+  return n * SECTOR;
+}
+
+static int
+bad_entry (struct gtab *t, uint64_t g, uint64_t v, const char *why,
+           struct vmdk_error *err)
+{
+  vx_err (err, VMDK_ERR_BOUNDS,
+          "%s: grain table entry of grain %" PRIu64 " (virtual sector %" PRIu64
+          ") is %#" PRIx64 ": %s", t->path, g, g * t->grain_sectors, v, why);
+  return -1;
+}
+
+static int
+decode (struct gtab *t, uint64_t g, const uint8_t *ent, enum grain_state *state,
+        uint64_t *file_off, struct vmdk_error *err)
+{
+  uint64_t v, off, need;
+
+  switch (t->kind) {
+  case GT_HOSTED:
+  case GT_COWD:
+    v = le32 (ent);
+    if (v == 0) { *state = GRAIN_HOLE; return 0; }
+    if (v == 1 && t->zeroed_gte) { *state = GRAIN_ZERO; return 0; }
+    off = v * SECTOR;
+    break;
+  case GT_SESPARSE:
+    v = le64 (ent);
+    switch (v >> 60) {
+    case 0:
+      if (v != 0)
+        return bad_entry (t, g, v, "unallocated entry with stray bits", err);
+      *state = GRAIN_HOLE;
+      return 0;
+    case 1: case 2:
+      *state = GRAIN_ZERO;
+      return 0;
+    case 3: {
+      uint64_t slot = ((v >> 48) & 0xfff) | ((v & UINT64_C (0x0000ffffffffffff)) << 12);
+      if (slot > (t->file_size / (t->grain_sectors * SECTOR)))
+        return bad_entry (t, g, v, "grain slot lies past the end of the file", err);
+      off = t->grains_base + slot * t->grain_sectors * SECTOR;
+      break;
+    }
+    default:
+      return bad_entry (t, g, v, "invalid seSparse entry type", err);
+    }
+    break;
+  default:
+    abort ();
+  }
+
+  if (off < t->data_start)
+    return bad_entry (t, g, v, "points into the metadata area", err);
+  need = t->compressed ? 12 : grain_valid_bytes (t, g);
+  if (off > t->file_size || t->file_size - off < need)
+    return bad_entry (t, g, v, "points past the end of the file", err);
+  *state = t->compressed ? GRAIN_COMPRESSED : GRAIN_DATA;
+  *file_off = off;
+  return 0;
+}
+
+int
+vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
+                uint64_t *file_off, struct vmdk_error *err)
+{
+  uint64_t gdi = g / t->gtes_per_gt, slot = g % t->gtes_per_gt;
+  size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
+  uint8_t *gt, ent[8];
+
+  if (gdi >= t->n_gd) {
+    vx_err (err, VMDK_ERR_BOUNDS, "%s: grain %" PRIu64 " is beyond the grain directory",
+            t->path, g);
+    return -1;
+  }
+  if (t->gd[gdi] == 0) {
+    *state = GRAIN_HOLE;
+    return 0;
+  }
+  gt = atomic_load_explicit (&t->gt_cache[gdi], memory_order_acquire);
+  if (gt)
+    return decode (t, g, gt + slot * t->gte_size, state, file_off, err);
+
+  if (atomic_fetch_add (&t->budget->used, gt_bytes) + gt_bytes <= t->budget->limit
+      && (gt = malloc (gt_bytes)) != NULL) {
+    uint8_t *expected = NULL;
+    if (vx_pread_full (t->fd, t->path, gt, gt_bytes, t->gd[gdi], "grain table",
+                       err) == -1) {
+      free (gt);
+      atomic_fetch_sub (&t->budget->used, gt_bytes);
+      return -1;
+    }
+    if (!atomic_compare_exchange_strong_explicit (&t->gt_cache[gdi], &expected, gt,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+      free (gt);                   /* another thread won the race */
+      atomic_fetch_sub (&t->budget->used, gt_bytes);
+      gt = expected;
+    }
+    return decode (t, g, gt + slot * t->gte_size, state, file_off, err);
+  }
+  /* Over budget: read just this entry. */
+  atomic_fetch_sub (&t->budget->used, gt_bytes);
+  if (vx_pread_full (t->fd, t->path, ent, t->gte_size,
+                     t->gd[gdi] + slot * t->gte_size, "grain table entry", err) == -1)
+    return -1;
+  return decode (t, g, ent, state, file_off, err);
+}
+
+/* ---- compressed grains ---------------------------------------------------- */
+
+struct tls {
+  struct libdeflate_decompressor *dec;
+  uint8_t *cbuf;  size_t cbuf_size;      /* compressed bytes */
+  uint8_t *gbuf;  size_t gbuf_size;      /* one inflated grain */
+  uint64_t gbuf_id, gbuf_grain;          /* what gbuf holds (id 0 = nothing) */
+  size_t gbuf_len;
+};
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static __thread struct tls *tls_cur;
+
+static void
+tls_free (void *p)
+{
+  struct tls *s = p;
+  if (!s)
+    return;
+  if (s->dec)
+    libdeflate_free_decompressor (s->dec);
+  free (s->cbuf);
+  free (s->gbuf);
+  free (s);
+  tls_cur = NULL;
+}
+
+static void
+tls_init_key (void)
+{
+  pthread_key_create (&tls_key, tls_free);
+}
+
+static struct tls *
+get_tls (struct vmdk_error *err)
+{
+  if (tls_cur)
+    return tls_cur;
+  pthread_once (&tls_once, tls_init_key);
+  struct tls *s = calloc (1, sizeof *s);
+  if (!s || !(s->dec = libdeflate_alloc_decompressor ())) {
+    free (s);
+    vx_oom (err, "decompressor");
+    return NULL;
+  }
+  pthread_setspecific (tls_key, s);
+  tls_cur = s;
+  return s;
+}
+
+static int
+ensure (uint8_t **buf, size_t *size, size_t need, struct vmdk_error *err)
+{
+  if (*size >= need)
+    return 0;
+  uint8_t *p = realloc (*buf, need);
+  if (!p)
+    return vx_oom (err, "grain buffer");
+  *buf = p;
+  *size = need;
+  return 0;
+}
+
+int
+vx_gtab_inflate (struct gtab *t, uint64_t g, uint64_t marker_off, uint8_t *out,
+                 size_t out_len, struct vmdk_error *err)
+{
+  struct tls *s = get_tls (err);
+  uint64_t grain_bytes = t->grain_sectors * SECTOR, lba;
+  size_t first, have, csize, actual;
+  enum libdeflate_result r;
+
+  if (!s)
+    return -1;
+  /* One read usually fetches the whole marker: most grains shrink. */
+  first = (size_t) (grain_bytes + SECTOR);
+  if (t->file_size - marker_off < first)
+    first = (size_t) (t->file_size - marker_off);
+  if (ensure (&s->cbuf, &s->cbuf_size, first, err) == -1
+      || vx_pread_full (t->fd, t->path, s->cbuf, first, marker_off,
+                        "grain marker", err) == -1)
+    return -1;
+  lba = le64 (s->cbuf);
+  csize = le32 (s->cbuf + 8);
+  if (lba != g * t->grain_sectors) {
+    vx_err (err, VMDK_ERR_COMPRESSED,
+            "%s: grain marker at offset %" PRIu64 " says LBA %" PRIu64
+            " but the grain table uses it for sector %" PRIu64,
+            t->path, marker_off, lba, g * t->grain_sectors);
+    return -1;
+  }
+  if (csize == 0 || csize > 2 * grain_bytes) {
+    vx_err (err, VMDK_ERR_COMPRESSED,
+            "%s: grain marker at offset %" PRIu64 " has an invalid size %zu",
+            t->path, marker_off, csize);
+    return -1;
+  }
+  if (t->file_size - marker_off - 12 < csize) {
+    vx_err (err, VMDK_ERR_TRUNCATED,
+            "%s: compressed grain at offset %" PRIu64 " (%zu bytes) runs past the end of the file",
+            t->path, marker_off, csize);
+    return -1;
+  }
+  have = first;
+  if (12 + csize > have) {
+    if (ensure (&s->cbuf, &s->cbuf_size, 12 + csize, err) == -1
+        || vx_pread_full (t->fd, t->path, s->cbuf + have, 12 + csize - have,
+                          marker_off + have, "compressed grain", err) == -1)
+      return -1;
+  }
+  r = libdeflate_zlib_decompress (s->dec, s->cbuf + 12, csize, out, out_len, &actual);
+  if (r != LIBDEFLATE_SUCCESS || actual != out_len)   /* raw deflate fallback */
+    r = libdeflate_deflate_decompress (s->dec, s->cbuf + 12, csize, out, out_len,
+                                       &actual);
+  if (r != LIBDEFLATE_SUCCESS || actual != out_len) {
+    vx_err (err, VMDK_ERR_COMPRESSED,
+            "%s: compressed grain for sector %" PRIu64 " at offset %" PRIu64
+            " is corrupt (does not inflate to %zu bytes)", t->path, lba,
+            marker_off, out_len);
+    return -1;
+  }
+  return 0;
+}
+
+const uint8_t *
+vx_gtab_grain_cached (struct gtab *t, uint64_t g, uint64_t marker_off,
+                      size_t out_len, struct vmdk_error *err)
+{
+  struct tls *s = get_tls (err);
+
+  if (!s)
+    return NULL;
+  if (s->gbuf_id == t->id && s->gbuf_grain == g && s->gbuf_len == out_len)
+    return s->gbuf;
+  if (ensure (&s->gbuf, &s->gbuf_size, out_len, err) == -1)
+    return NULL;
+  s->gbuf_id = 0;
+  if (vx_gtab_inflate (t, g, marker_off, s->gbuf, out_len, err) == -1)
+    return NULL;
+  s->gbuf_id = t->id;
+  s->gbuf_grain = g;
+  s->gbuf_len = out_len;
+  return s->gbuf;
+}

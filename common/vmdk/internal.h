@@ -158,8 +158,9 @@ struct vmdk_disk {
   unsigned depth;                /* 0 = top */
   char **warnings;
   size_t n_warnings;
-  struct cache_budget budget_store;
   struct cache_budget *budget;   /* the top disk's, shared by the chain */
+  bool owns_budget;
+  struct vmdk_disk *child;       /* while opening: the link above, for loops */
   dev_t dev; ino_t ino;
 };
 

@@ -1,0 +1,335 @@
+/* vixmount VMDK engine: reading and allocation maps.
+ *
+ * Both walk a byte range extent by extent and, in sparse extents, grain by
+ * grain.  Runs of grains that are contiguous in the file become one pread;
+ * unallocated runs fall through to the parent link.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct extent *
+find_extent (struct vmdk_disk *d, uint64_t off)
+{
+  size_t lo = 0, hi = d->n_extents;   /* extents are sorted and contiguous */
+
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d->extents[mid].start_byte <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return &d->extents[lo];
+}
+
+static int layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len,
+                       uint64_t off, struct vmdk_error *err);
+
+/* Grains from g on that share g's "no grain table" state (whole GT absent). */
+static uint64_t
+hole_span (const struct gtab *t, uint64_t g)
+{
+  uint64_t gdi = g / t->gtes_per_gt;
+  if (gdi < t->n_gd && t->gd[gdi] == 0)
+    return t->gtes_per_gt - g % t->gtes_per_gt;
+  return 1;
+}
+
+static int
+sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
+             uint64_t eoff, uint64_t voff, struct vmdk_error *err)
+{
+  struct gtab *t = e->gt;
+  uint64_t gbytes = t->grain_sectors * SECTOR;
+  uint64_t valid_end = e->valid_sectors * SECTOR;
+
+  while (n > 0) {
+    enum grain_state st;
+    uint64_t foff = 0, g, in, run;
+
+    if (eoff >= valid_end) {        /* past the header's capacity */
+      memset (buf, 0, n);
+      return 0;
+    }
+    g = eoff / gbytes;
+    in = eoff % gbytes;
+    run = gbytes - in;
+    if (run > n) run = n;
+    if (run > valid_end - eoff) run = valid_end - eoff;
+    if (vx_gtab_lookup (t, g, &st, &foff, err) == -1)
+      return -1;
+
+    switch (st) {
+    case GRAIN_DATA: {
+      uint64_t next = foff + gbytes, ng = g + 1;
+      while (run < n && eoff + run < valid_end) {
+        enum grain_state st2;
+        uint64_t f2 = 0, add;
+        if (vx_gtab_lookup (t, ng, &st2, &f2, err) == -1)
+          return -1;
+        if (st2 != GRAIN_DATA || f2 != next)
+          break;
+        add = gbytes;
+        if (add > n - run) add = n - run;
+        if (add > valid_end - eoff - run) add = valid_end - eoff - run;
+        run += add;
+        next += gbytes;
+        ng++;
+      }
+      if (vx_pread_full (t->fd, t->path, buf, run, foff + in, "grain data", err) == -1)
+        return -1;
+      break;
+    }
+    case GRAIN_ZERO:
+      memset (buf, 0, run);
+      break;
+    case GRAIN_HOLE: {
+      uint64_t ng = g + hole_span (t, g);
+      /* extend over following unallocated grains */
+      while (run < n && eoff + run < valid_end) {
+        enum grain_state st2;
+        uint64_t f2, add, span;
+        if (ng * gbytes != eoff + run) break;
+        if (vx_gtab_lookup (t, ng, &st2, &f2, err) == -1)
+          return -1;
+        if (st2 != GRAIN_HOLE)
+          break;
+        span = hole_span (t, ng);
+        add = span * gbytes;
+        if (add > n - run) add = n - run;
+        if (add > valid_end - eoff - run) add = valid_end - eoff - run;
+        run += add;
+        ng += span;
+      }
+      if (d->parent) {
+        if (layer_read (d->parent, buf, run, voff, err) == -1)
+          return -1;
+      }
+      else
+        memset (buf, 0, run);
+      break;
+    }
+    case GRAIN_COMPRESSED: {
+      uint64_t glen = valid_end - g * gbytes;
+      if (glen > gbytes) glen = gbytes;
+      if (in == 0 && run == glen) {
+        if (vx_gtab_inflate (t, g, foff, buf, glen, err) == -1)
+          return -1;
+      }
+      else {
+        const uint8_t *p = vx_gtab_grain_cached (t, g, foff, glen, err);
+        if (!p)
+          return -1;
+        memcpy (buf, p + in, run);
+      }
+      break;
+    }
+    }
+    buf += run;
+    n -= run;
+    eoff += run;
+    voff += run;
+  }
+  return 0;
+}
+
+static int
+layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len, uint64_t off,
+            struct vmdk_error *err)
+{
+  while (len > 0) {
+    struct extent *e = find_extent (d, off);
+    uint64_t n = e->end_byte - off, eoff = off - e->start_byte;
+    if (n > len) n = len;
+
+    if (e->info.access == VMDK_ACCESS_NOACCESS) {
+      vx_err (err, VMDK_ERR_IO, "%s: extent %s is marked NOACCESS", d->path,
+              e->filename ? e->filename : "(zero)");
+      return -1;
+    }
+    switch (e->info.type) {
+    case VMDK_EXTENT_ZERO:
+      memset (buf, 0, n);
+      break;
+    case VMDK_EXTENT_SPARSE: case VMDK_EXTENT_VMFSSPARSE: case VMDK_EXTENT_SESPARSE:
+      if (sparse_read (d, e, buf, n, eoff, off, err) == -1)
+        return -1;
+      break;
+    default:
+      if (vx_pread_full (e->fd, e->path, buf, n, e->info.flat_offset * SECTOR + eoff,
+                         "flat extent data", err) == -1)
+        return -1;
+    }
+    buf += n;
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+static int
+check_range (struct vmdk_disk *d, uint64_t count, uint64_t offset,
+             struct vmdk_error *err)
+{
+  if (offset > d->size || count > d->size - offset) {
+    vx_err (err, VMDK_ERR_RANGE,
+            "%s: range %" PRIu64 "+%" PRIu64 " lies outside the disk (%" PRIu64 " bytes)",
+            d->path, offset, count, d->size);
+    return -1;
+  }
+  return 0;
+}
+
+int
+vmdk_pread (struct vmdk_disk *d, void *buf, size_t count, uint64_t offset,
+            struct vmdk_error *err)
+{
+  if (!d || (!buf && count)) {
+    vx_err (err, VMDK_ERR_INVAL, "vmdk_pread: NULL disk or buffer");
+    return -1;
+  }
+  if (check_range (d, count, offset, err) == -1)
+    return -1;
+  return layer_read (d, buf, count, offset, err);
+}
+
+/* ---- maps ------------------------------------------------------------------ */
+
+struct emitter {
+  vmdk_map_cb cb;
+  void *opaque;
+  struct vmdk_map_entry pend;
+  bool have, stopped;
+  unsigned flags;
+};
+
+static void
+emit (struct emitter *m, uint64_t off, uint64_t len, enum vmdk_map_kind kind,
+      unsigned depth, int64_t foff, const char *file, bool compressed)
+{
+  struct vmdk_map_entry *p = &m->pend;
+
+  if (m->stopped || len == 0)
+    return;
+  if (m->have && p->kind == kind && p->depth == depth && p->compressed == compressed
+      && p->file == file && p->offset + p->length == off
+      && ((p->file_offset < 0 && foff < 0)
+          || (p->file_offset >= 0 && (uint64_t) p->file_offset + p->length == (uint64_t) foff))) {
+    p->length += len;
+    return;
+  }
+  if (m->have && m->cb (m->opaque, p) != 0) {
+    m->stopped = true;
+    return;
+  }
+  *p = (struct vmdk_map_entry) { .offset = off, .length = len, .kind = kind,
+                                 .depth = depth, .file_offset = foff, .file = file,
+                                 .compressed = compressed };
+  m->have = true;
+}
+
+static int layer_map (struct vmdk_disk *d, uint64_t off, uint64_t len,
+                      struct emitter *m, struct vmdk_error *err);
+
+static int
+hole (struct vmdk_disk *d, uint64_t off, uint64_t len, struct emitter *m,
+      struct vmdk_error *err)
+{
+  if (d->parent && !(m->flags & VMDK_MAP_THIS_LAYER))
+    return layer_map (d->parent, off, len, m, err);
+  emit (m, off, len, VMDK_MAP_HOLE, d->depth, -1, NULL, false);
+  return 0;
+}
+
+static int
+sparse_map (struct vmdk_disk *d, struct extent *e, uint64_t n, uint64_t eoff,
+            uint64_t voff, struct emitter *m, struct vmdk_error *err)
+{
+  struct gtab *t = e->gt;
+  uint64_t gbytes = t->grain_sectors * SECTOR, valid_end = e->valid_sectors * SECTOR;
+
+  while (n > 0 && !m->stopped) {
+    enum grain_state st;
+    uint64_t foff = 0, g, in, run;
+
+    if (eoff >= valid_end) {
+      emit (m, voff, n, VMDK_MAP_ZERO, d->depth, -1, NULL, false);
+      return 0;
+    }
+    g = eoff / gbytes;
+    in = eoff % gbytes;
+    if (vx_gtab_lookup (t, g, &st, &foff, err) == -1)
+      return -1;
+    run = (st == GRAIN_HOLE ? hole_span (t, g) : 1) * gbytes - in;
+    if (run > n) run = n;
+    if (run > valid_end - eoff) run = valid_end - eoff;
+    switch (st) {
+    case GRAIN_DATA:
+      emit (m, voff, run, VMDK_MAP_DATA, d->depth, (int64_t) (foff + in), e->path, false);
+      break;
+    case GRAIN_COMPRESSED:
+      emit (m, voff, run, VMDK_MAP_DATA, d->depth, -1, e->path, true);
+      break;
+    case GRAIN_ZERO:
+      emit (m, voff, run, VMDK_MAP_ZERO, d->depth, -1, NULL, false);
+      break;
+    case GRAIN_HOLE:
+      if (hole (d, voff, run, m, err) == -1)
+        return -1;
+      break;
+    }
+    n -= run;
+    eoff += run;
+    voff += run;
+  }
+  return 0;
+}
+
+static int
+layer_map (struct vmdk_disk *d, uint64_t off, uint64_t len, struct emitter *m,
+           struct vmdk_error *err)
+{
+  while (len > 0 && !m->stopped) {
+    struct extent *e = find_extent (d, off);
+    uint64_t n = e->end_byte - off, eoff = off - e->start_byte;
+    if (n > len) n = len;
+
+    switch (e->info.type) {
+    case VMDK_EXTENT_ZERO:
+      emit (m, off, n, VMDK_MAP_ZERO, d->depth, -1, NULL, false);
+      break;
+    case VMDK_EXTENT_SPARSE: case VMDK_EXTENT_VMFSSPARSE: case VMDK_EXTENT_SESPARSE:
+      if (sparse_map (d, e, n, eoff, off, m, err) == -1)
+        return -1;
+      break;
+    default:
+      emit (m, off, n, VMDK_MAP_DATA, d->depth,
+            (int64_t) (e->info.flat_offset * SECTOR + eoff), e->path, false);
+    }
+    len -= n;
+    off += n;
+  }
+  return 0;
+}
+
+int
+vmdk_map (struct vmdk_disk *d, uint64_t offset, uint64_t length, unsigned flags,
+          vmdk_map_cb cb, void *opaque, struct vmdk_error *err)
+{
+  struct emitter m = { .cb = cb, .opaque = opaque, .flags = flags };
+
+  if (!d || !cb) {
+    vx_err (err, VMDK_ERR_INVAL, "vmdk_map: NULL disk or callback");
+    return -1;
+  }
+  if (check_range (d, length, offset, err) == -1)
+    return -1;
+  if (layer_map (d, offset, length, &m, err) == -1)
+    return -1;
+  if (m.have && !m.stopped)
+    cb (opaque, &m.pend);
+  return 0;
+}
