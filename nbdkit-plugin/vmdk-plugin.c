@@ -1,1 +1,616 @@
-/* placeholder */
+/* nbdkit-vmdk-plugin: serve a set of VMDK disks over NBD, one export per
+ * disk, thin over the engine in common/vmdk.
+ *
+ *   nbdkit vmdk file=a.vmdk [file=b.vmdk ...] [single-link=true] ...
+ *
+ * Every disk is opened once, in .get_ready (so a malformed disk stops nbdkit
+ * from starting, with the engine's message), and shared by every connection:
+ * the engine's read, map and info calls are thread-safe, so the plugin keeps
+ * no per-connection state and runs with the PARALLEL thread model.
+ *
+ * Exports (see the man page, EXPORTS): "0", "1", ... by position, plus the
+ * file's basename as an alias when it is unambiguous; "" is disk 0.
+ *
+ * Read-only for now: the engine has no write path yet.  The write-side
+ * callbacks exist, fail with EROFS, and are what a writable engine will fill.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include "vmdk.h"
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+
+/* NBD export names and descriptions are limited to 4096 bytes. */
+#define MAX_NAME 4096
+
+/* Preferred block size limits set by the NBD protocol / nbdkit. */
+#define PREF_MIN 512u
+#define PREF_MAX (32u * 1024 * 1024)
+#define PREF_FLAT 4096u
+
+struct disk {
+  char *arg;             /* file= as given (for descriptions) */
+  char *path;            /* absolute path opened */
+  char index_name[24];   /* "0", "1", ... */
+  char *alias;           /* basename, or NULL when ambiguous/unusable */
+  char *description;     /* "disk 0: a.vmdk (monolithicSparse, 1 GiB)" */
+  uint32_t preferred;    /* preferred block size */
+  struct vmdk_disk *vd;  /* NULL until .get_ready */
+};
+
+static struct disk *disks;
+static size_t n_disks;
+
+static unsigned open_flags = VMDK_OPEN_RDONLY;
+static size_t gt_cache_bytes;           /* 0 = engine default */
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Report an engine failure the nbdkit way. */
+static void
+engine_error (const struct vmdk_error *err)
+{
+  nbdkit_error ("%s", err->msg);
+  if (err->code == VMDK_ERR_IO && err->sys_errno != 0)
+    nbdkit_set_error (err->sys_errno);
+  else
+    nbdkit_set_error (vmdk_errcode_errno (err->code));
+}
+
+static bool
+utf8_valid (const char *s)
+{
+  const unsigned char *p = (const unsigned char *) s;
+
+  while (*p) {
+    unsigned n;
+    uint32_t c;
+
+    if (*p < 0x80) { p++; continue; }
+    else if ((*p & 0xe0) == 0xc0) { n = 1; c = *p & 0x1f; }
+    else if ((*p & 0xf0) == 0xe0) { n = 2; c = *p & 0x0f; }
+    else if ((*p & 0xf8) == 0xf0) { n = 3; c = *p & 0x07; }
+    else return false;
+    p++;
+    for (unsigned i = 0; i < n; i++, p++) {
+      if ((*p & 0xc0) != 0x80)
+        return false;
+      c = (c << 6) | (*p & 0x3f);
+    }
+    if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) ||
+        (n == 3 && c < 0x10000) || c > 0x10ffff ||
+        (c >= 0xd800 && c <= 0xdfff))
+      return false;
+  }
+  return true;
+}
+
+/* "0", "1", ...: decimal without sign or leading zeros. */
+static bool
+parse_index (const char *s, size_t *idx)
+{
+  size_t v = 0;
+
+  if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+    return false;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9')
+      return false;
+    if (v > (SIZE_MAX - 9) / 10)
+      return false;
+    v = v * 10 + (size_t) (*p - '0');
+  }
+  *idx = v;
+  return true;
+}
+
+static const char *
+last_component (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* "1 GiB", "1.5 GiB", "100 MiB", "512 B". */
+static void
+human_size (uint64_t bytes, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+  unsigned u = 0;
+  uint64_t div = 1;
+
+  while (u + 1 < sizeof units / sizeof units[0] && bytes / div >= 1024) {
+    div *= 1024;
+    u++;
+  }
+  if (bytes % div == 0)
+    snprintf (buf, len, "%" PRIu64 " %s", bytes / div, units[u]);
+  else
+    snprintf (buf, len, "%.1f %s", (double) bytes / (double) div, units[u]);
+}
+
+/* Copy s, replacing bytes that do not belong in a one-line description. */
+static char *
+printable_copy (const char *s)
+{
+  char *r = strdup (s);
+
+  if (r == NULL)
+    return NULL;
+  if (!utf8_valid (r)) {
+    for (char *p = r; *p; p++)
+      if ((unsigned char) *p >= 0x80)
+        *p = '?';
+  }
+  for (char *p = r; *p; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return r;
+}
+
+static uint32_t
+preferred_block_size (const struct vmdk_info *info)
+{
+  uint64_t grain;
+  uint32_t pref = PREF_MIN;
+
+  if (info->grain_sectors == 0)
+    return PREF_FLAT;
+  if (info->grain_sectors > PREF_MAX / VMDK_SECTOR_SIZE)
+    return PREF_MAX;
+  grain = info->grain_sectors * VMDK_SECTOR_SIZE;
+  while (pref < grain)           /* round up to a power of 2 */
+    pref <<= 1;
+  return pref;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+static void
+vmdk_unload (void)
+{
+  for (size_t i = 0; i < n_disks; i++) {
+    if (disks[i].vd)
+      vmdk_close (disks[i].vd);
+    free (disks[i].arg);
+    free (disks[i].path);
+    free (disks[i].alias);
+    free (disks[i].description);
+  }
+  free (disks);
+  disks = NULL;
+  n_disks = 0;
+}
+
+static int
+set_flag (const char *key, const char *value, unsigned flag)
+{
+  int r = nbdkit_parse_bool (value);
+
+  if (r == -1)
+    return -1;       /* nbdkit_parse_bool has reported it */
+  (void) key;
+  if (r)
+    open_flags |= flag;
+  else
+    open_flags &= ~flag;
+  return 0;
+}
+
+static int
+vmdk_config (const char *key, const char *value)
+{
+  if (strcmp (key, "file") == 0) {
+    struct disk *nd;
+    char *abs;
+
+    if (value[0] == '\0') {
+      nbdkit_error ("file parameter must not be empty");
+      return -1;
+    }
+    abs = nbdkit_absolute_path (value);
+    if (abs == NULL)
+      return -1;
+    nd = realloc (disks, (n_disks + 1) * sizeof *disks);
+    if (nd == NULL) {
+      nbdkit_error ("realloc: %m");
+      free (abs);
+      return -1;
+    }
+    disks = nd;
+    memset (&disks[n_disks], 0, sizeof disks[n_disks]);
+    disks[n_disks].path = abs;
+    disks[n_disks].arg = strdup (value);
+    if (disks[n_disks].arg == NULL) {
+      nbdkit_error ("strdup: %m");
+      free (abs);
+      return -1;
+    }
+    snprintf (disks[n_disks].index_name, sizeof disks[n_disks].index_name,
+              "%zu", n_disks);
+    n_disks++;
+    return 0;
+  }
+  if (strcmp (key, "single-link") == 0)
+    return set_flag (key, value, VMDK_OPEN_SINGLE_LINK);
+  if (strcmp (key, "allow-escape") == 0)
+    return set_flag (key, value, VMDK_OPEN_ALLOW_ESCAPE);
+  if (strcmp (key, "no-cid-check") == 0)
+    return set_flag (key, value, VMDK_OPEN_NO_CID_CHECK);
+  if (strcmp (key, "gt-cache") == 0) {
+    int64_t r = nbdkit_parse_size (value);
+
+    if (r == -1)
+      return -1;
+    if ((uint64_t) r > SIZE_MAX)
+      r = (int64_t) (SIZE_MAX >> 1);
+    /* The engine reads 0 as "default": 0 here means "no cache", which a
+     * one-byte budget (no grain table fits) gives. */
+    gt_cache_bytes = r == 0 ? 1 : (size_t) r;
+    return 0;
+  }
+  nbdkit_error ("unknown parameter '%s' (see nbdkit vmdk --help)", key);
+  return -1;
+}
+
+static int
+vmdk_config_complete (void)
+{
+  if (n_disks == 0) {
+    nbdkit_error ("you must supply at least one file=<DISK.vmdk> parameter");
+    return -1;
+  }
+
+  /* Aliases: the basename, if it is a valid export name, does not look like
+   * an index, and no other disk has the same basename. */
+  for (size_t i = 0; i < n_disks; i++) {
+    const char *base = last_component (disks[i].arg);
+    size_t dummy;
+    bool unique = true;
+
+    if (base[0] == '\0' || strlen (base) > MAX_NAME || !utf8_valid (base) ||
+        parse_index (base, &dummy))
+      continue;
+    for (size_t j = 0; j < n_disks; j++)
+      if (j != i && strcmp (last_component (disks[j].arg), base) == 0)
+        unique = false;
+    if (!unique)
+      continue;
+    disks[i].alias = strdup (base);
+    if (disks[i].alias == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+#define vmdk_config_help \
+  "file=<DISK.vmdk>    (required, repeatable) VMDK descriptor or monolithic\n" \
+  "                    file to serve; one export per file=: \"0\", \"1\", ...\n" \
+  "                    and the file's basename.\n" \
+  "single-link=<BOOL>  Serve the named link only, not its parent chain\n" \
+  "                    (unallocated grains read as zeros).  Default false.\n" \
+  "allow-escape=<BOOL> Allow absolute extent/parent paths and paths leaving\n" \
+  "                    the descriptor's directory.  Default false.\n" \
+  "no-cid-check=<BOOL> Do not check a child's parentCID against its\n" \
+  "                    parent's CID.  Default false.\n" \
+  "gt-cache=<SIZE>     Grain-table cache bound per disk (default 64M)."
+
+/* Open every disk once; a disk that does not open stops nbdkit here. */
+static int
+vmdk_get_ready (void)
+{
+  struct vmdk_options opts = {
+    .flags = open_flags | VMDK_OPEN_RDONLY,
+    .gt_cache_bytes = gt_cache_bytes,
+    .max_chain = 0,
+  };
+
+  for (size_t i = 0; i < n_disks; i++) {
+    struct disk *d = &disks[i];
+    struct vmdk_error err = { 0 };
+    const struct vmdk_info *info;
+    char size[32], links[32] = "";
+    char *shown;
+
+    d->vd = vmdk_open (d->path, &opts, &err);
+    if (d->vd == NULL) {
+      nbdkit_error ("%s", err.msg);
+      return -1;
+    }
+    info = vmdk_get_info (d->vd);
+    for (size_t w = 0; w < info->num_warnings; w++)
+      nbdkit_debug ("%s: warning: %s", d->path, vmdk_warning (d->vd, w));
+    if (info->unclean_shutdown)
+      nbdkit_debug ("%s: the disk was not closed cleanly (dirty flag set)",
+                    d->path);
+
+    d->preferred = preferred_block_size (info);
+    human_size (vmdk_size (d->vd), size, sizeof size);
+    if (info->num_links > 1)
+      snprintf (links, sizeof links, ", %u links", info->num_links);
+    shown = printable_copy (d->arg);
+    if (shown == NULL ||
+        asprintf (&d->description, "disk %zu: %s (%s, %s%s)", i, shown,
+                  info->create_type ? info->create_type : "no descriptor",
+                  size, links) == -1) {
+      d->description = NULL;
+      free (shown);
+      nbdkit_error ("out of memory");
+      return -1;
+    }
+    free (shown);
+    if (strlen (d->description) > MAX_NAME)
+      d->description[MAX_NAME] = '\0';   /* only ASCII can sit there now */
+    nbdkit_debug ("export %s%s%s: %s: %" PRIu64 " bytes, preferred block %"
+                  PRIu32, d->index_name, d->alias ? " / " : "",
+                  d->alias ? d->alias : "", d->path, vmdk_size (d->vd),
+                  d->preferred);
+  }
+  return 0;
+}
+
+static void
+vmdk_dump_plugin (void)
+{
+  printf ("vmdk_default_gt_cache=%d\n", VMDK_DEFAULT_GT_CACHE);
+  printf ("vmdk_default_max_chain=%d\n", VMDK_DEFAULT_MAX_CHAIN);
+}
+
+/* ---- exports ----------------------------------------------------------- */
+
+static int
+vmdk_list_exports (int readonly, int is_tls, struct nbdkit_exports *exports)
+{
+  (void) readonly; (void) is_tls;
+  for (size_t i = 0; i < n_disks; i++) {
+    if (nbdkit_add_export (exports, disks[i].index_name,
+                           disks[i].description) == -1)
+      return -1;
+    if (disks[i].alias &&
+        nbdkit_add_export (exports, disks[i].alias,
+                           disks[i].description) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* The default export "" is disk 0, announced under its canonical name. */
+static const char *
+vmdk_default_export (int readonly, int is_tls)
+{
+  (void) readonly; (void) is_tls;
+  return n_disks > 0 ? disks[0].index_name : NULL;
+}
+
+static struct disk *
+find_export (const char *name)
+{
+  size_t idx;
+
+  if (name == NULL || name[0] == '\0')
+    return n_disks > 0 ? &disks[0] : NULL;
+  if (parse_index (name, &idx))
+    return idx < n_disks ? &disks[idx] : NULL;
+  for (size_t i = 0; i < n_disks; i++)
+    if (disks[i].alias && strcmp (disks[i].alias, name) == 0)
+      return &disks[i];
+  return NULL;
+}
+
+static void *
+vmdk_open_conn (int readonly)
+{
+  const char *name = nbdkit_export_name ();
+  struct disk *d = find_export (name);
+
+  (void) readonly;
+  if (d == NULL || d->vd == NULL) {
+    nbdkit_error ("unknown export '%s': this server has exports 0 to %zu "
+                  "and their file names (nbdinfo --list shows them)",
+                  name ? name : "", n_disks - 1);
+    nbdkit_set_error (ENOENT);
+    return NULL;
+  }
+  return d;
+}
+
+static const char *
+vmdk_export_description (void *handle)
+{
+  struct disk *d = handle;
+  return d->description;
+}
+
+static int64_t
+vmdk_get_size (void *handle)
+{
+  struct disk *d = handle;
+  return (int64_t) vmdk_size (d->vd);
+}
+
+static int
+vmdk_block_size (void *handle, uint32_t *minimum, uint32_t *preferred,
+                 uint32_t *maximum)
+{
+  struct disk *d = handle;
+
+  /* The engine reads any byte range, but a VMDK is made of 512-byte
+   * sectors: clients that align to them never straddle a sector. */
+  *minimum = VMDK_SECTOR_SIZE;
+  *preferred = d->preferred;
+  *maximum = 0xffffffff;
+  return 0;
+}
+
+/* ---- capabilities ------------------------------------------------------ */
+
+static int vmdk_can_write (void *handle) { (void) handle; return 0; }
+static int vmdk_can_flush (void *handle) { (void) handle; return 0; }
+static int vmdk_can_trim (void *handle) { (void) handle; return 0; }
+static int vmdk_can_zero (void *handle) { (void) handle; return 0; }
+static int vmdk_can_fast_zero (void *handle) { (void) handle; return 0; }
+static int vmdk_can_fua (void *handle) { (void) handle; return NBDKIT_FUA_NONE; }
+static int vmdk_can_multi_conn (void *handle) { (void) handle; return 1; }
+static int vmdk_can_extents (void *handle) { (void) handle; return 1; }
+static int vmdk_is_rotational (void *handle) { (void) handle; return 0; }
+/* A cache (prefetch) request reads the range and drops it: that warms the
+ * page cache of the extent files and the engine's grain-table cache. */
+static int vmdk_can_cache (void *handle) { (void) handle; return NBDKIT_CACHE_EMULATE; }
+
+/* ---- data -------------------------------------------------------------- */
+
+static int
+vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
+               uint32_t flags)
+{
+  struct disk *d = handle;
+  struct vmdk_error err;
+
+  (void) flags;
+  if (vmdk_pread (d->vd, buf, count, offset, &err) == -1) {
+    engine_error (&err);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+write_unsupported (struct disk *d)
+{
+  nbdkit_error ("%s: writing is not supported yet", d->path);
+  nbdkit_set_error (EROFS);
+  return -1;
+}
+
+static int
+vmdk_pwrite_cb (void *handle, const void *buf, uint32_t count,
+                uint64_t offset, uint32_t flags)
+{
+  (void) buf; (void) count; (void) offset; (void) flags;
+  return write_unsupported (handle);
+}
+
+static int
+vmdk_flush_cb (void *handle, uint32_t flags)
+{
+  (void) flags;
+  return write_unsupported (handle);
+}
+
+static int
+vmdk_trim_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  (void) count; (void) offset; (void) flags;
+  return write_unsupported (handle);
+}
+
+static int
+vmdk_zero_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  (void) count; (void) offset; (void) flags;
+  return write_unsupported (handle);
+}
+
+struct extents_ctx {
+  struct nbdkit_extents *extents;
+  bool req_one;
+  bool failed;
+};
+
+static int
+add_map_entry (void *opaque, const struct vmdk_map_entry *e)
+{
+  struct extents_ctx *ctx = opaque;
+  uint32_t type;
+
+  if (e->length == 0)
+    return 0;
+  switch (e->kind) {
+  case VMDK_MAP_DATA:
+    type = 0;
+    break;
+  case VMDK_MAP_ZERO:
+    /* Zeroed grains, ZERO extents, unmapped seSparse grains: nothing in
+     * any file backs them, so they are holes that read as zeros (as
+     * qemu-img map reports them: data false, zero true). */
+  case VMDK_MAP_HOLE:
+  default:
+    type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
+    break;
+  }
+  if (nbdkit_add_extent (ctx->extents, e->offset, e->length, type) == -1) {
+    ctx->failed = true;
+    return 1;
+  }
+  return ctx->req_one ? 1 : 0;
+}
+
+static int
+vmdk_extents_cb (void *handle, uint32_t count, uint64_t offset,
+                 uint32_t flags, struct nbdkit_extents *extents)
+{
+  struct disk *d = handle;
+  struct vmdk_error err;
+  struct extents_ctx ctx = {
+    .extents = extents,
+    .req_one = (flags & NBDKIT_FLAG_REQ_ONE) != 0,
+    .failed = false,
+  };
+
+  if (vmdk_map (d->vd, offset, count, 0, add_map_entry, &ctx, &err) == -1) {
+    engine_error (&err);
+    return -1;
+  }
+  return ctx.failed ? -1 : 0;
+}
+
+static struct nbdkit_plugin plugin = {
+  .name               = "vmdk",
+  .longname           = "nbdkit VMDK plugin (vixmount)",
+  .version            = PACKAGE_VERSION,
+  .description        = "Serve VMDK disks (sparse, flat, stream-optimized, "
+                        "snapshot chains), one export per disk",
+  .unload             = vmdk_unload,
+  .config             = vmdk_config,
+  .config_complete    = vmdk_config_complete,
+  .config_help        = vmdk_config_help,
+  .magic_config_key   = "file",
+  .get_ready          = vmdk_get_ready,
+  .dump_plugin        = vmdk_dump_plugin,
+  .list_exports       = vmdk_list_exports,
+  .default_export     = vmdk_default_export,
+  .open               = vmdk_open_conn,
+  .export_description = vmdk_export_description,
+  .get_size           = vmdk_get_size,
+  .block_size         = vmdk_block_size,
+  .can_write          = vmdk_can_write,
+  .can_flush          = vmdk_can_flush,
+  .can_trim           = vmdk_can_trim,
+  .can_zero           = vmdk_can_zero,
+  .can_fast_zero      = vmdk_can_fast_zero,
+  .can_fua            = vmdk_can_fua,
+  .can_multi_conn     = vmdk_can_multi_conn,
+  .can_extents        = vmdk_can_extents,
+  .can_cache          = vmdk_can_cache,
+  .is_rotational      = vmdk_is_rotational,
+  .pread              = vmdk_pread_cb,
+  .pwrite             = vmdk_pwrite_cb,
+  .flush              = vmdk_flush_cb,
+  .trim               = vmdk_trim_cb,
+  .zero               = vmdk_zero_cb,
+  .extents            = vmdk_extents_cb,
+  .errno_is_preserved = 0,
+};
+
+NBDKIT_REGISTER_PLUGIN (plugin)

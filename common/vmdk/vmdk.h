@@ -65,7 +65,7 @@ int vmdk_errcode_errno (enum vmdk_errcode code);
 #define VMDK_DEFAULT_GT_CACHE     (64 * 1024 * 1024)  /* bytes, per open disk */
 
 /* Open flags. */
-#define VMDK_OPEN_RDONLY        0x0001u /* always set until the write path lands */
+#define VMDK_OPEN_RDONLY        0x0001u /* without it the top link opens read-write */
 #define VMDK_OPEN_SINGLE_LINK   0x0002u /* open this link only: unallocated
                                            grains read as zeros, no parent */
 #define VMDK_OPEN_ALLOW_ESCAPE  0x0004u /* allow absolute extent/parent paths and
@@ -87,6 +87,8 @@ struct vmdk_disk;
  * NULL and fills *err on failure. */
 struct vmdk_disk *vmdk_open (const char *path, const struct vmdk_options *opts,
                              struct vmdk_error *err);
+/* Closes the whole chain.  A writable disk is flushed and its unclean-
+ * shutdown flag cleared first; call vmdk_flush before to learn of errors. */
 void vmdk_close (struct vmdk_disk *disk);
 
 /* Virtual size in bytes. */
@@ -96,6 +98,62 @@ uint64_t vmdk_size (const struct vmdk_disk *disk);
  * lie inside the disk.  Returns 0, or -1 with *err filled. */
 int vmdk_pread (struct vmdk_disk *disk, void *buf, size_t count,
                 uint64_t offset, struct vmdk_error *err);
+
+/* ---- Writing (top link only; parents are never written) ---------------- */
+
+/* Write count bytes at any byte offset.  VMDK_WRITE_FUA: durable on return.
+ * Sparse extents allocate grains (copying the rest of a partially written
+ * grain from the parent chain); flat extents are written in place; ZERO
+ * extents and streamOptimized disks refuse with VMDK_ERR_UNSUPPORTED. */
+#define VMDK_WRITE_FUA 0x1u
+int vmdk_pwrite (struct vmdk_disk *disk, const void *buf, size_t count,
+                 uint64_t offset, unsigned flags, struct vmdk_error *err);
+/* Make a range read as zeros: zeroed-grain GTEs where the extent has them,
+ * deallocation where nothing shows through from a parent, else real zeros.
+ * VMDK_ZERO_MAY_TRIM allows deallocating. */
+#define VMDK_ZERO_MAY_TRIM 0x2u
+int vmdk_zero (struct vmdk_disk *disk, uint64_t count, uint64_t offset,
+               unsigned flags, struct vmdk_error *err);
+/* Discard whole grains inside the range where that is safe (no parent shows
+ * through, or a zeroed-grain GTE can hide it); a hint: may do nothing. */
+int vmdk_trim (struct vmdk_disk *disk, uint64_t count, uint64_t offset,
+               unsigned flags, struct vmdk_error *err);
+/* Data and metadata written so far are durable when this returns 0. */
+int vmdk_flush (struct vmdk_disk *disk, struct vmdk_error *err);
+/* True if the top link was opened for writing. */
+bool vmdk_is_writable (const struct vmdk_disk *disk);
+
+/* ---- Creating disks ------------------------------------------------------ */
+
+struct vmdk_create_params {
+  const char *create_type;   /* "monolithicSparse" (default), "monolithicFlat",
+                                "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                "streamOptimized" (vmdk_clone only) */
+  uint64_t capacity;         /* sectors (ignored for children and clones) */
+  const char *adapter_type;  /* "ide" (default), "buslogic", "lsilogic", "legacyESX" */
+  unsigned hw_version;       /* ddb.virtualHWVersion, 0 = 4 */
+  bool zeroed_grain;         /* sparse kinds: version 2 with zeroed-grain GTEs */
+};
+
+/* Create a new empty disk at path (the descriptor's path; extent files are
+ * named beside it as qemu-img and VMware name them).  Fails with
+ * VMDK_ERR_INVAL if any file exists already. */
+int vmdk_create (const char *path, const struct vmdk_create_params *p,
+                 struct vmdk_error *err);
+/* Create a delta link at path on top of the disk at parent_path (its
+ * parentFileNameHint is parent_path relative to path's directory when
+ * possible).  p may be NULL (monolithicSparse). */
+int vmdk_create_child (const char *path, const char *parent_path,
+                       const struct vmdk_create_params *p,
+                       struct vmdk_error *err);
+/* Copy the whole content of src into a new disk at path; p->capacity is
+ * taken from src.  Unallocated ranges stay unallocated.  progress (may be
+ * NULL) is called now and then; returning false cancels (VMDK_ERR_INVAL
+ * with "cancelled" is reported and the partial files are removed). */
+typedef bool (*vmdk_progress_cb) (void *opaque, uint64_t done, uint64_t total);
+int vmdk_clone (struct vmdk_disk *src, const char *path,
+                const struct vmdk_create_params *p, vmdk_progress_cb progress,
+                void *opaque, struct vmdk_error *err);
 
 /* ---- Allocation map ---------------------------------------------------- */
 
@@ -194,6 +252,15 @@ size_t vmdk_ddb_count (const struct vmdk_disk *disk);
 const char *vmdk_ddb_key (const struct vmdk_disk *disk, size_t i);
 const char *vmdk_ddb_value (const struct vmdk_disk *disk, size_t i);
 const char *vmdk_ddb_get (const struct vmdk_disk *disk, const char *key);
+/* Set (or, with value NULL, remove) a ddb key of the top link and rewrite
+ * its descriptor.  Needs a writable disk. */
+int vmdk_ddb_set (struct vmdk_disk *disk, const char *key, const char *value,
+                  struct vmdk_error *err);
+
+/* The files that make up the top link: the descriptor first (for monolithic
+ * files the file itself), then each extent file once.  Valid until close. */
+size_t vmdk_file_count (const struct vmdk_disk *disk);
+const char *vmdk_file_path (const struct vmdk_disk *disk, size_t i);
 
 #ifdef __cplusplus
 }

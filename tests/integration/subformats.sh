@@ -1,0 +1,190 @@
+#!/bin/bash
+# Every subformat qemu-img creates, read back through the engine and compared
+# with qemu-img (the oracle): byte content (readcheck, cat) and allocation map.
+#
+#   monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat,
+#   streamOptimized; the sparse kinds also with zeroed_grain=on; sizes that are
+#   not a multiple of the 64 KiB grain (100 MiB + 512: capacity 204801 sectors,
+#   a one-sector last grain); 5 GiB split disks with data across the 2 GiB
+#   extent boundaries.
+. "$top_srcdir/tests/lib/common.sh"
+need qemu-img qemu-io python3 sha256sum
+MAPCOMPARE="$top_srcdir/tests/lib/mapcompare.py"
+[ -x "$VMDKTOOL" ] || bail "$VMDKTOOL not built"
+[ -x "$READCHECK" ] || bail "$READCHECK not built"
+
+T=$(scratch)
+cd "$T" || bail "cd $T"
+
+M=$((1024 * 1024))
+G=65536
+ODD=$((100 * M + 512))          # not a multiple of the grain (doc 2.3)
+EVEN=$((100 * M))
+BIG=$((5 * 1024 * M))
+
+# qemu_io DISK CMD...: run all commands in one qemu-io session; fail loudly.
+qemu_io() {
+  local disk=$1 out; shift
+  local args=() c
+  for c in "$@"; do args+=(-c "$c"); done
+  if ! out=$(qemu-io -f vmdk "${args[@]}" "$disk" 2>&1) \
+     || grep -qiE 'error|fail|invalid' <<<"$out"; then
+    echo "$out" | sed 's/^/# qemu-io: /'
+    bail "qemu-io failed on $disk"
+  fi
+}
+
+# The patterns every disk gets (SIZE = virtual size in bytes).
+fill() {
+  local disk=$1 size=$2
+  qemu_io "$disk" \
+    "write -P 0xab 0 128k" \
+    "write -P 0x11 $((4096 + 512)) 512" \
+    "write -P 0x22 1050000 3000" \
+    "write -P 0x33 $((20 * G - 1000)) 3000" \
+    "write -P 0x44 $((5 * M + 777)) 300000" \
+    "write -P 0x66 $((64 * M)) 64k" \
+    "write -P 0x77 $((32 * M - 2048)) 4096" \
+    "write -P 0x55 $((size - 512)) 512" \
+    "write -P 0x56 $((size - 4096 - 100)) 100" \
+    "write -z $G $G" \
+    "write -z $((5 * M + 2 * G)) $G" \
+    "write -z 4000 1000" \
+    "write -z 300000 3000" \
+    "write -z $((10 * M)) 128k" \
+    "write -z $((5 * M + 3 * G + 100)) 1000"
+}
+
+# Extra patterns of the 5 GiB disks: across the 2 GiB extent boundaries.
+fill_big() {
+  local disk=$1 b1=2147483648 b2=4294967296
+  qemu_io "$disk" \
+    "write -P 0x88 $((b1 - 1500)) 3000" \
+    "write -P 0x89 $((b1 - G)) 512" \
+    "write -P 0x99 $((b2 - G)) 128k" \
+    "write -P 0x9a $((b2 + 100)) 512" \
+    "write -P 0x9b $((b1 + 7 * M + 3)) 200000" \
+    "write -z $((b1 - 4 * G)) 128k" \
+    "write -z $((b2 + 2 * G + 512)) 1024"
+}
+
+# create NAME SIZE OPTIONS: qemu-img create -f vmdk -o OPTIONS NAME.vmdk SIZE
+create() {
+  qemu-img create -q -f vmdk -o "$3" "$1.vmdk" "$2" || bail "qemu-img create $1 ($3)"
+}
+
+# files_of NAME: the disk's files (descriptor + extents)
+files_of() { ls "$1".vmdk "$1"-[sf][0-9][0-9][0-9].vmdk "$1"-flat.vmdk 2>/dev/null; }
+
+# check_disk NAME [big]: the four comparisons against qemu-img.
+check_disk() {
+  local n=$1 big=${2:-} out rc
+  qemu-img convert -f vmdk -O raw "$n.vmdk" "$n.raw" || bail "qemu-img convert $n"
+
+  "$VMDKTOOL" info "$n.vmdk" > "$n.info" 2>&1
+  rc=$?
+  ok $rc "$n: vixmount-vmdk info"
+  [ $rc -eq 0 ] || sed 's/^/#   /' "$n.info"
+
+  out=$("$READCHECK" --seed 7 "$n.vmdk" "$n.raw" 2>&1)
+  rc=$?
+  ok $rc "$n: readcheck against qemu-img convert"
+  [ $rc -eq 0 ] || sed 's/^/#   /' <<<"$out"
+
+  qemu-img map --output=json -f vmdk "$n.vmdk" > "$n.q.json" || bail "qemu-img map $n"
+  "$VMDKTOOL" map "$n.vmdk" > "$n.ours.json" 2> "$n.map.err"
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    out=$(python3 "$MAPCOMPARE" "$n.ours.json" "$n.q.json" 2>&1)
+    rc=$?
+  else
+    out=$(cat "$n.map.err")
+  fi
+  ok $rc "$n: map equals qemu-img map"
+  [ $rc -eq 0 ] || sed 's/^/#   /' <<<"$out"
+
+  out=$("$VMDKTOOL" cat "$n.vmdk" "$n.out" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    ok $rc "$n: cat"
+    sed 's/^/#   /' <<<"$out"
+  elif [ -n "$big" ]; then
+    # sha256sum or cmp of 5 GiB costs 15-30 s here; qemu-img compare skips
+    # the holes of both sparse files and checks the same equality
+    out=$(qemu-img compare -f raw -F raw "$n.out" "$n.raw" 2>&1)
+    rc=$?
+    ok $rc "$n: cat output equals qemu-img convert output"
+    [ $rc -eq 0 ] || diag "$out"
+  else
+    is "$(sha256sum < "$n.out")" "$(sha256sum < "$n.raw")" \
+       "$n: cat output sha256 equals qemu-img convert output"
+  fi
+  rm -f "$n.raw" "$n.out" "$n.q.json" "$n.ours.json" "$n.map.err" "$n.info"
+}
+
+# ---- monolithicSparse -------------------------------------------------------
+create mS "$ODD" subformat=monolithicSparse
+fill mS.vmdk "$ODD"
+check_disk mS
+
+create mSz "$EVEN" subformat=monolithicSparse,zeroed_grain=on
+fill mSz.vmdk "$EVEN"
+check_disk mSz
+
+create mSz_odd "$ODD" subformat=monolithicSparse,zeroed_grain=on
+fill mSz_odd.vmdk "$ODD"
+check_disk mSz_odd
+
+# ---- monolithicFlat ---------------------------------------------------------
+create mF "$ODD" subformat=monolithicFlat
+fill mF.vmdk "$ODD"
+check_disk mF
+rm -f $(files_of mF)
+
+# ---- twoGbMaxExtentSparse ---------------------------------------------------
+create tS "$ODD" subformat=twoGbMaxExtentSparse
+fill tS.vmdk "$ODD"
+check_disk tS
+rm -f $(files_of tS)
+
+create tSz "$EVEN" subformat=twoGbMaxExtentSparse,zeroed_grain=on
+fill tSz.vmdk "$EVEN"
+check_disk tSz
+rm -f $(files_of tSz)
+
+# ---- twoGbMaxExtentFlat -----------------------------------------------------
+create tF "$EVEN" subformat=twoGbMaxExtentFlat
+fill tF.vmdk "$EVEN"
+check_disk tF
+rm -f $(files_of tF)
+
+# ---- streamOptimized (qemu-io cannot write it freely: convert) ------------
+qemu-img convert -f vmdk -O vmdk -o subformat=streamOptimized mS.vmdk sO.vmdk \
+  || bail "convert to streamOptimized"
+check_disk sO
+rm -f sO.vmdk
+
+qemu-img convert -f vmdk -O vmdk -o subformat=streamOptimized,zeroed_grain=on \
+  mSz_odd.vmdk sOz.vmdk || bail "convert to streamOptimized,zeroed_grain"
+# a second session: zeroed-grain GTEs (unallocated and whole grains) and an
+# appended compressed grain after qemu's zero-filled gap
+qemu_io sOz.vmdk "write -z $((20 * M)) 128k" "write -c -P 0x5a $((40 * M)) 64k"
+check_disk sOz
+rm -f sOz.vmdk mS.vmdk mSz.vmdk mSz_odd.vmdk
+
+# ---- 5 GiB split disks: extents of 2 GiB, 2 GiB, 1 GiB ---------------------
+create bigS "$BIG" subformat=twoGbMaxExtentSparse
+fill bigS.vmdk "$BIG"
+fill_big bigS.vmdk
+is "$(grep -c '^RW .* SPARSE ' bigS.vmdk)" 3 "bigS: three sparse extents"
+check_disk bigS big
+rm -f $(files_of bigS)
+
+create bigF "$BIG" subformat=twoGbMaxExtentFlat
+fill bigF.vmdk "$BIG"
+fill_big bigF.vmdk
+is "$(grep -c '^RW .* FLAT ' bigF.vmdk)" 3 "bigF: three flat extents"
+check_disk bigF big
+rm -f $(files_of bigF)
+
+done_testing
