@@ -4,6 +4,7 @@
  *   vixmount-vmdk map [--this-layer] [OPTIONS] FILE
  *   vixmount-vmdk cat [OPTIONS] FILE OUT
  *   vixmount-vmdk read [OPTIONS] FILE OFFSET LENGTH
+ *   vixmount-vmdk write|zero|set-ddb|create|snapshot|clone ...  (see --help)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,13 @@ usage (FILE *f)
 "  map [--this-layer] FILE      allocation map as JSON (the shape of qemu-img map)\n"
 "  cat FILE OUT                 write the whole virtual disk to OUT ('-' = stdout)\n"
 "  read FILE OFFSET LENGTH      write LENGTH bytes at byte OFFSET to stdout\n"
+"  write FILE OFFSET            write stdin into the disk at byte OFFSET\n"
+"  zero FILE OFFSET LENGTH      make a range read as zeros\n"
+"  set-ddb FILE KEY [VALUE]     set (or without VALUE remove) a ddb.* key\n"
+"  create [--type T] [--zeroed-grain] [--adapter A] FILE SIZE\n"
+"                               create an empty disk (SIZE in bytes, k/M/G/T)\n"
+"  snapshot CHILD PARENT        create a delta link on top of PARENT\n"
+"  clone [--type T] SRC DST     copy a disk (any type, also streamOptimized)\n"
 "\n"
 "Options:\n"
 "  --single-link    open only this link of a snapshot chain\n"
@@ -39,6 +47,10 @@ usage (FILE *f)
 "  --no-cid-check   do not compare parentCID with the parent's CID\n"
 "  --json           (info) print JSON\n"
 "  --this-layer     (map) do not look into parent links\n"
+"  --type T         monolithicSparse (default), monolithicFlat,\n"
+"                   twoGbMaxExtentSparse, twoGbMaxExtentFlat, streamOptimized\n"
+"  --zeroed-grain   (create) sparse extents with zeroed-grain entries\n"
+"  --adapter A      ide (default), buslogic, lsilogic, legacyESX\n"
 "  -h, --help       this text\n"
 "\n"
 "Exit status: 0 success, 1 the disk could not be opened or read (the error\n"
@@ -290,10 +302,78 @@ parse_u64 (const char *s, uint64_t *v)
   return errno || *e ? -1 : 0;
 }
 
+/* Sizes like 100M, 5G: binary multiples. */
+static int
+parse_size (const char *s, uint64_t *v)
+{
+  char *e;
+  unsigned shift = 0;
+  errno = 0;
+  if (*s == '-' || !*s)
+    return -1;
+  *v = strtoull (s, &e, 10);
+  if (errno)
+    return -1;
+  switch (*e) {
+  case 'k': case 'K': shift = 10; e++; break;
+  case 'm': case 'M': shift = 20; e++; break;
+  case 'g': case 'G': shift = 30; e++; break;
+  case 't': case 'T': shift = 40; e++; break;
+  }
+  if (*e || (shift && *v > (UINT64_MAX >> shift)))
+    return -1;
+  *v <<= shift;
+  return 0;
+}
+
+static int
+create_cmd (const char *cmd, struct vmdk_create_params *cp, const char *a, const char *b)
+{
+  struct vmdk_error err;
+  uint64_t bytes;
+
+  if (!strcmp (cmd, "snapshot")) {
+    if (vmdk_create_child (a, b, cp, &err) == -1)
+      return fail (&err);
+    return 0;
+  }
+  if (parse_size (b, &bytes) || bytes == 0) {
+    fprintf (stderr, "%s: SIZE must be a positive number of bytes (k, M, G, T suffixes)\n", prog);
+    return 2;
+  }
+  cp->capacity = (bytes + 511) / 512;
+  if (vmdk_create (a, cp, &err) == -1)
+    return fail (&err);
+  return 0;
+}
+
+static int
+write_in (struct vmdk_disk *d, uint64_t off)
+{
+  struct vmdk_error err;
+  char buf[65536];
+  ssize_t n;
+
+  while ((n = read (0, buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fprintf (stderr, "%s: reading stdin: %s\n", prog, strerror (errno));
+      return 1;
+    }
+    if (vmdk_pwrite (d, buf, (size_t) n, off, 0, &err) == -1)
+      return fail (&err);
+    off += (uint64_t) n;
+  }
+  if (vmdk_flush (d, &err) == -1)
+    return fail (&err);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
-  enum { O_SINGLE = 256, O_ESCAPE, O_DEVICES, O_NOCID, O_JSON, O_THIS };
+  enum { O_SINGLE = 256, O_ESCAPE, O_DEVICES, O_NOCID, O_JSON, O_THIS, O_TYPE,
+         O_ZEROED, O_ADAPTER };
   static const struct option longopts[] = {
     { "single-link", no_argument, NULL, O_SINGLE },
     { "allow-escape", no_argument, NULL, O_ESCAPE },
@@ -301,10 +381,14 @@ main (int argc, char **argv)
     { "no-cid-check", no_argument, NULL, O_NOCID },
     { "json", no_argument, NULL, O_JSON },
     { "this-layer", no_argument, NULL, O_THIS },
+    { "type", required_argument, NULL, O_TYPE },
+    { "zeroed-grain", no_argument, NULL, O_ZEROED },
+    { "adapter", required_argument, NULL, O_ADAPTER },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   struct vmdk_options o = { .flags = VMDK_OPEN_RDONLY };
+  struct vmdk_create_params cp = { 0 };
   bool json = false, this_layer = false;
   struct vmdk_error err;
   struct vmdk_disk *d;
@@ -329,17 +413,26 @@ main (int argc, char **argv)
     case O_NOCID: o.flags |= VMDK_OPEN_NO_CID_CHECK; break;
     case O_JSON: json = true; break;
     case O_THIS: this_layer = true; break;
+    case O_TYPE: cp.create_type = optarg; break;
+    case O_ZEROED: cp.zeroed_grain = true; break;
+    case O_ADAPTER: cp.adapter_type = optarg; break;
     case 'h': usage (stdout); return 0;
     default: usage (stderr); return 2;
     }
   }
   int nargs = argc - optind;
   if ((!strcmp (cmd, "info") || !strcmp (cmd, "map")) ? nargs != 1
-      : !strcmp (cmd, "cat") ? nargs != 2
-      : !strcmp (cmd, "read") ? nargs != 3 : 1) {
+      : (!strcmp (cmd, "cat") || !strcmp (cmd, "write") || !strcmp (cmd, "create")
+         || !strcmp (cmd, "snapshot") || !strcmp (cmd, "clone")) ? nargs != 2
+      : !strcmp (cmd, "set-ddb") ? (nargs != 2 && nargs != 3)
+      : (!strcmp (cmd, "read") || !strcmp (cmd, "zero")) ? nargs != 3 : 1) {
     usage (stderr);
     return 2;
   }
+  if (!strcmp (cmd, "create") || !strcmp (cmd, "snapshot"))
+    return create_cmd (cmd, &cp, argv[optind], argv[optind + 1]);
+  if (!strcmp (cmd, "write") || !strcmp (cmd, "zero") || !strcmp (cmd, "set-ddb"))
+    o.flags &= ~VMDK_OPEN_RDONLY;
 
   d = vmdk_open (argv[optind], &o, &err);
   if (!d)
@@ -375,6 +468,32 @@ main (int argc, char **argv)
         r = 1;
       }
     }
+  }
+  else if (!strcmp (cmd, "clone")) {
+    if (vmdk_clone (d, argv[optind + 1], &cp, NULL, NULL, &err) == -1)
+      r = fail (&err);
+  }
+  else if (!strcmp (cmd, "set-ddb")) {
+    if (vmdk_ddb_set (d, argv[optind + 1], nargs == 3 ? argv[optind + 2] : NULL, &err) == -1)
+      r = fail (&err);
+  }
+  else if (!strcmp (cmd, "write")) {
+    uint64_t off;
+    if (parse_u64 (argv[optind + 1], &off)) {
+      fprintf (stderr, "%s: OFFSET must be a non-negative integer\n", prog);
+      r = 2;
+    }
+    else
+      r = write_in (d, off);
+  }
+  else if (!strcmp (cmd, "zero")) {
+    uint64_t off, len;
+    if (parse_u64 (argv[optind + 1], &off) || parse_u64 (argv[optind + 2], &len)) {
+      fprintf (stderr, "%s: OFFSET and LENGTH must be non-negative integers\n", prog);
+      r = 2;
+    }
+    else if (vmdk_zero (d, len, off, 0, &err) == -1 || vmdk_flush (d, &err) == -1)
+      r = fail (&err);
   }
   else {
     uint64_t off, len;

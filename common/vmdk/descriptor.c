@@ -63,6 +63,7 @@ vx_desc_free (struct descriptor *d)
   }
   free (d->extents);
   free (d->ddb);
+  free (d->text);
   free (d->encoding);
   free (d->create_type);
   free (d->parent_hint);
@@ -441,6 +442,12 @@ vx_desc_parse (const char *text, size_t len, const char *file,
   if (!seen_version) {
     vx_err (err, VMDK_ERR_FORMAT,
             "%s: not a VMDK descriptor (no version= line)", file);
+    goto fail;
+  }
+  d->text_len = (size_t) (end - text);
+  d->text = strndup (text, d->text_len);
+  if (!d->text) {
+    vx_oom (err, "descriptor");
     goto fail;
   }
   return 0;

@@ -61,6 +61,12 @@ vmdk_close (struct vmdk_disk *d)
 {
   struct cache_budget *budget = d && d->owns_budget ? d->budget : NULL;
 
+  if (d && d->writable) {
+    vx_finish_write (d);
+    for (size_t i = 0; i < d->n_extents; i++)
+      pthread_mutex_destroy (&d->extents[i].alloc_lock);
+    pthread_mutex_destroy (&d->meta_lock);
+  }
   while (d) {
     struct vmdk_disk *parent = d->parent;
     for (size_t i = 0; i < d->n_extents; i++)
@@ -69,6 +75,7 @@ vmdk_close (struct vmdk_disk *d)
     for (size_t i = 0; i < d->n_warnings; i++)
       free (d->warnings[i]);
     free (d->warnings);
+    free (d->files);
     vx_desc_free (&d->desc);
     if (d->dirfd >= 0)
       close (d->dirfd);
@@ -150,7 +157,7 @@ static const char *const device_types[] = {
 
 /* Open the extents named by a separate (text) descriptor. */
 static int
-open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c,
+open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c, bool rw,
                    struct vmdk_error *err)
 {
   struct descriptor *ds = &d->desc;
@@ -192,7 +199,8 @@ open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c,
     if (!e->filename)
       return vx_oom (err, "extent");
     e->fd = vx_open_beneath (d->dirfd, d->dir, x->filename, allow_esc || allow_dev,
-                             O_RDONLY, &e->path, "extent file", err);
+                             rw && x->access == VMDK_ACCESS_RW ? O_RDWR : O_RDONLY,
+                             &e->path, "extent file", err);
     if (e->fd < 0)
       return -1;
     e->own_fd = true;
@@ -260,7 +268,7 @@ open_self_extent (struct vmdk_disk *d, int fd, uint64_t size,
 
 static struct vmdk_disk *open_link (const char *path, int fd,
                                     const struct open_ctx *c, unsigned depth,
-                                    struct vmdk_disk *child,
+                                    struct vmdk_disk *child, bool rw,
                                     struct vmdk_error *err);
 
 static int
@@ -291,7 +299,7 @@ open_parent (struct vmdk_disk *d, const struct open_ctx *c,
       *err = e1;
     return -1;
   }
-  d->parent = open_link (resolved, fd, c, d->depth + 1, d, err);
+  d->parent = open_link (resolved, fd, c, d->depth + 1, d, false, err);
   free (resolved);
   if (!d->parent)
     return -1;
@@ -314,7 +322,7 @@ open_parent (struct vmdk_disk *d, const struct open_ctx *c,
 
 static struct vmdk_disk *
 open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
-           struct vmdk_disk *child, struct vmdk_error *err)
+           struct vmdk_disk *child, bool rw, struct vmdk_error *err)
 {
   struct vmdk_disk *d;
   struct stat st;
@@ -339,7 +347,7 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
     goto fail;
   }
   if (fd < 0) {
-    fd = open (path, O_RDONLY | O_CLOEXEC);
+    fd = open (path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
       vx_err_errno (err, errno, "%s: cannot open VMDK", path);
       goto fail;
@@ -398,6 +406,8 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
           || vx_desc_parse (text, dsz * SECTOR, path, &d->desc, err) == -1)
         goto fail;
       d->info.has_descriptor = d->info.embedded_descriptor = true;
+      e->desc_off = doff * SECTOR;
+      e->desc_bytes = dsz * SECTOR;
       if (d->desc.n_extents != 1 || !is_sparse_type (d->desc.extents[0].type)) {
         vx_err (err, VMDK_ERR_UNSUPPORTED,
                 "%s: embedded descriptor lists %zu extents; only a single sparse extent (the file itself) is supported",
@@ -448,7 +458,7 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
       vx_err (err, VMDK_ERR_FORMAT, "%s: descriptor lists no extents", path);
       goto fail;
     }
-    if (open_desc_extents (d, c, err) == -1)
+    if (open_desc_extents (d, c, rw, err) == -1)
       goto fail;
   }
   free (text);
@@ -477,6 +487,18 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
     e->info.path = e->path;
   }
   d->size = total * SECTOR;
+
+  /* vmdk_file_path: the descriptor (or the file itself), then extent files */
+  d->files = calloc (d->n_extents + 1, sizeof *d->files);
+  if (!d->files) { vx_oom (err, "disk"); goto fail; }
+  d->files[d->n_files++] = d->path;
+  for (size_t i = 0; i < d->n_extents; i++) {
+    bool seen = !d->extents[i].path;
+    for (size_t k = 0; k < d->n_files && !seen; k++)
+      seen = strcmp (d->files[k], d->extents[i].path) == 0;
+    if (!seen)
+      d->files[d->n_files++] = d->extents[i].path;
+  }
 
   d->info.path = d->path;
   d->info.create_type = d->desc.create_type;
@@ -534,10 +556,6 @@ vmdk_open (const char *path, const struct vmdk_options *opts,
     c.o.gt_cache_bytes = VMDK_DEFAULT_GT_CACHE;
   if (c.o.max_chain == 0)
     c.o.max_chain = VMDK_DEFAULT_MAX_CHAIN;
-  if (!(c.o.flags & VMDK_OPEN_RDONLY)) {
-    vx_err (err, VMDK_ERR_READONLY, "%s: writing is not supported yet; open read-only", path);
-    return NULL;
-  }
   /* The budget lives in the top disk; allocate it first so the chain can
    * share it. */
   b = calloc (1, sizeof *b);
@@ -547,7 +565,7 @@ vmdk_open (const char *path, const struct vmdk_options *opts,
   }
   b->limit = c.o.gt_cache_bytes;
   c.budget = b;
-  d = open_link (path, -1, &c, 0, NULL, err);
+  d = open_link (path, -1, &c, 0, NULL, !(c.o.flags & VMDK_OPEN_RDONLY), err);
   if (!d) {
     free (b);
     return NULL;
@@ -555,5 +573,9 @@ vmdk_open (const char *path, const struct vmdk_options *opts,
   d->owns_budget = true;
   for (struct vmdk_disk *k = d; k; k = k->parent)
     k->child = NULL;  /* only needed while opening */
+  if (!(c.o.flags & VMDK_OPEN_RDONLY) && vx_prepare_write (d, err) == -1) {
+    vmdk_close (d);
+    return NULL;
+  }
   return d;
 }

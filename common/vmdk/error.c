@@ -26,6 +26,7 @@ static const char *const names[] = {
   [VMDK_ERR_INVAL] = "VMDK_ERR_INVAL",
   [VMDK_ERR_READONLY] = "VMDK_ERR_READONLY",
   [VMDK_ERR_COMPRESSED] = "VMDK_ERR_COMPRESSED",
+  [VMDK_ERR_EXISTS] = "VMDK_ERR_EXISTS",
 };
 
 const char *
@@ -50,6 +51,7 @@ vmdk_errcode_errno (enum vmdk_errcode code)
   case VMDK_ERR_READONLY: return EROFS;
   case VMDK_ERR_LIMIT: return EFBIG;
   case VMDK_ERR_PATH: return EPERM;
+  case VMDK_ERR_EXISTS: return EEXIST;
   default: return EIO;
   }
 }

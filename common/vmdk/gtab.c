@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libdeflate.h>
 
@@ -41,6 +42,7 @@ vx_gtab_free (struct gtab *t)
   }
   free (t->gt_cache);
   free (t->gd);
+  free (t->rgd);
   free (t);
 }
 
@@ -65,6 +67,21 @@ bad_entry (struct gtab *t, uint64_t g, uint64_t v, const char *why,
   return -1;
 }
 
+/* Entries in cached tables may be updated by a writer while read: load them
+ * whole (tables are malloc'd, entries naturally aligned; x86-64 and every
+ * other little-endian host read them as stored). */
+static uint64_t
+load_entry (const struct gtab *t, const uint8_t *ent)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (t->gte_size == 4)
+    return __atomic_load_n ((const uint32_t *) ent, __ATOMIC_ACQUIRE);
+  return __atomic_load_n ((const uint64_t *) ent, __ATOMIC_ACQUIRE);
+#else
+  return t->gte_size == 4 ? le32 (ent) : le64 (ent);
+#endif
+}
+
 static int
 decode (struct gtab *t, uint64_t g, const uint8_t *ent, enum grain_state *state,
         uint64_t *file_off, struct vmdk_error *err)
@@ -74,13 +91,13 @@ decode (struct gtab *t, uint64_t g, const uint8_t *ent, enum grain_state *state,
   switch (t->kind) {
   case GT_HOSTED:
   case GT_COWD:
-    v = le32 (ent);
+    v = load_entry (t, ent);
     if (v == 0) { *state = GRAIN_HOLE; return 0; }
     if (v == 1 && t->zeroed_gte) { *state = GRAIN_ZERO; return 0; }
     off = v * SECTOR;
     break;
   case GT_SESPARSE:
-    v = le64 (ent);
+    v = load_entry (t, ent);
     switch (v >> 60) {
     case 0:
       if (v != 0)
@@ -108,7 +125,8 @@ decode (struct gtab *t, uint64_t g, const uint8_t *ent, enum grain_state *state,
   if (off < t->data_start)
     return bad_entry (t, g, v, "points into the metadata area", err);
   need = t->compressed ? 12 : grain_valid_bytes (t, g);
-  if (off > t->file_size || t->file_size - off < need)
+  uint64_t fsz = __atomic_load_n (&t->file_size, __ATOMIC_ACQUIRE);
+  if (off > fsz || fsz - off < need)
     return bad_entry (t, g, v, "points past the end of the file", err);
   *state = t->compressed ? GRAIN_COMPRESSED : GRAIN_DATA;
   *file_off = off;
@@ -128,7 +146,8 @@ vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
             t->path, g);
     return -1;
   }
-  if (t->gd[gdi] == 0) {
+  uint64_t gtoff = gd_get (t, gdi);
+  if (gtoff == 0) {
     *state = GRAIN_HOLE;
     return 0;
   }
@@ -139,7 +158,7 @@ vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
   if (atomic_fetch_add (&t->budget->used, gt_bytes) + gt_bytes <= t->budget->limit
       && (gt = malloc (gt_bytes)) != NULL) {
     uint8_t *expected = NULL;
-    if (vx_pread_full (t->fd, t->path, gt, gt_bytes, t->gd[gdi], "grain table",
+    if (vx_pread_full (t->fd, t->path, gt, gt_bytes, gtoff, "grain table",
                        err) == -1) {
       free (gt);
       atomic_fetch_sub (&t->budget->used, gt_bytes);
@@ -157,9 +176,74 @@ vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
   /* Over budget: read just this entry. */
   atomic_fetch_sub (&t->budget->used, gt_bytes);
   if (vx_pread_full (t->fd, t->path, ent, t->gte_size,
-                     t->gd[gdi] + slot * t->gte_size, "grain table entry", err) == -1)
+                     gtoff + slot * t->gte_size, "grain table entry", err) == -1)
     return -1;
   return decode (t, g, ent, state, file_off, err);
+}
+
+uint64_t
+vx_gtab_hole_span (const struct gtab *t, uint64_t g)
+{
+  uint64_t gdi = g / t->gtes_per_gt;
+  if (gdi < t->n_gd && gd_get (t, gdi) == 0)
+    return t->gtes_per_gt - g % t->gtes_per_gt;
+  return 1;
+}
+
+uint8_t *
+vx_gtab_pin (struct gtab *t, uint64_t gdi, struct vmdk_error *err)
+{
+  size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
+  uint8_t *gt = atomic_load_explicit (&t->gt_cache[gdi], memory_order_acquire);
+  uint8_t *expected = NULL;
+  uint64_t gtoff = gd_get (t, gdi);
+
+  if (gt)
+    return gt;
+  gt = malloc (gt_bytes);
+  if (!gt) {
+    vx_oom (err, "grain table");
+    return NULL;
+  }
+  if (gtoff == 0)
+    memset (gt, 0, gt_bytes);
+  else if (vx_pread_full (t->fd, t->path, gt, gt_bytes, gtoff, "grain table", err) == -1) {
+    free (gt);
+    return NULL;
+  }
+  atomic_fetch_add (&t->budget->used, gt_bytes);
+  if (!atomic_compare_exchange_strong_explicit (&t->gt_cache[gdi], &expected, gt,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire)) {
+    free (gt);
+    atomic_fetch_sub (&t->budget->used, gt_bytes);
+    gt = expected;
+  }
+  return gt;
+}
+
+int
+vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err)
+{
+  uint64_t gdi = g / t->gtes_per_gt, slot = g % t->gtes_per_gt;
+  uint64_t gtoff = gd_get (t, gdi);
+  uint8_t le[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+  uint8_t *gt = vx_gtab_pin (t, gdi, err);
+
+  if (!gt)
+    return -1;
+  if (pwrite (t->fd, le, 4, (off_t) (gtoff + slot * 4)) != 4) {
+    vx_err_errno (err, errno ? errno : EIO, "%s: writing grain table entry", t->path);
+    return -1;
+  }
+  if (t->rgd && t->rgd[gdi]
+      && pwrite (t->fd, le, 4, (off_t) (t->rgd[gdi] + slot * 4)) != 4) {
+    vx_err_errno (err, errno ? errno : EIO, "%s: writing redundant grain table entry",
+                  t->path);
+    return -1;
+  }
+  __atomic_store_n ((uint32_t *) (gt + slot * 4), v, __ATOMIC_RELEASE);
+  return 0;
 }
 
 /* ---- compressed grains ---------------------------------------------------- */

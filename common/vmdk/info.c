@@ -60,3 +60,15 @@ vmdk_ddb_get (const struct vmdk_disk *d, const char *key)
       return d->desc.ddb[i].value;
   return NULL;
 }
+
+size_t
+vmdk_file_count (const struct vmdk_disk *d)
+{
+  return d->n_files;
+}
+
+const char *
+vmdk_file_path (const struct vmdk_disk *d, size_t i)
+{
+  return i < d->n_files ? d->files[i] : NULL;
+}

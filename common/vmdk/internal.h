@@ -2,6 +2,7 @@
 #ifndef VIXMOUNT_VMDK_INTERNAL_H
 #define VIXMOUNT_VMDK_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,6 +47,8 @@ struct desc_extent {
 struct kv { char *key, *value; };
 
 struct descriptor {
+  char *text;                /* the original text, for rewriting in place */
+  size_t text_len;
   unsigned version;
   char *encoding;
   bool has_cid;
@@ -98,7 +101,9 @@ struct gtab {
   uint32_t gtes_per_gt;
   unsigned gte_size;           /* 4 or 8 */
   uint64_t n_gd;
-  uint64_t *gd;                /* byte offset of each GT, 0 = none */
+  uint64_t *gd;                /* byte offset of each GT, 0 = none (atomic access) */
+  uint64_t *rgd;               /* writable hosted: redundant GT offsets, or NULL */
+  uint64_t gd_file_off, rgd_file_off;  /* bytes; rgd 0 = no redundant copy */
   _Atomic (uint8_t *) *gt_cache;
   struct cache_budget *budget;
   uint64_t data_start;         /* bytes: grain data may not start below this */
@@ -121,6 +126,15 @@ const uint8_t *vx_gtab_grain_cached (struct gtab *t, uint64_t g,
                                      uint64_t marker_off, size_t out_len,
                                      struct vmdk_error *err);
 void vx_gtab_free (struct gtab *t);
+/* Writers (allocation lock held): make sure GT gdi is in the cache (ignoring
+ * the budget) and return it; set the entry of grain g to v (file, redundant
+ * copy, then the cache). */
+uint8_t *vx_gtab_pin (struct gtab *t, uint64_t gdi, struct vmdk_error *err);
+int vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err);
+/* Grains from g on that share g's "no grain table" state. */
+uint64_t vx_gtab_hole_span (const struct gtab *t, uint64_t g);
+static inline uint64_t gd_get (const struct gtab *t, uint64_t i)
+{ return __atomic_load_n (&t->gd[i], __ATOMIC_ACQUIRE); }
 uint64_t vx_gtab_new_id (void);
 
 /* ---- extents ------------------------------------------------------------- */
@@ -132,6 +146,11 @@ struct extent {
   uint64_t valid_sectors;        /* sparse: sectors backed by the header */
   struct gtab *gt;               /* sparse kinds */
   bool own_fd;
+  /* writing */
+  bool writable;                 /* opened O_RDWR and of a writable kind */
+  pthread_mutex_t alloc_lock;    /* serialises grain and GT allocation */
+  uint64_t next_free;            /* bytes: where the next grain goes */
+  uint64_t desc_off, desc_bytes; /* embedded descriptor area, bytes */
 };
 
 /* Parse the binary header of a sparse-kind extent whose fd is open and fill
@@ -162,7 +181,32 @@ struct vmdk_disk {
   bool owns_budget;
   struct vmdk_disk *child;       /* while opening: the link above, for loops */
   dev_t dev; ino_t ino;
+  /* writing (top link only) */
+  bool writable;
+  pthread_mutex_t meta_lock;     /* CID and descriptor rewrites */
+  bool cid_changed;              /* the first write of this session happened */
+  atomic_bool dirty;             /* written since the last flush */
+  char **files;                  /* vmdk_file_path */
+  size_t n_files;
 };
+
+/* Read from one link and its parents (range already checked). */
+int vx_layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len,
+                   uint64_t off, struct vmdk_error *err);
+/* Extent lookup by virtual byte offset (read.c). */
+struct extent *vx_find_extent (struct vmdk_disk *d, uint64_t off);
+
+/* descriptor rewriting (write.c) */
+int vx_desc_store (struct vmdk_disk *d, const char *text, size_t len,
+                   struct vmdk_error *err);
+/* Write the sparse header's unclean-shutdown byte. */
+int vx_set_unclean (struct extent *e, bool on, struct vmdk_error *err);
+/* Open for writing: locks, allocation points, unclean flag (write.c). */
+int vx_prepare_write (struct vmdk_disk *d, struct vmdk_error *err);
+/* Flush and clear the unclean flag (before close). */
+void vx_finish_write (struct vmdk_disk *d);
+/* Random CID that is neither of the special values. */
+uint32_t vx_random_cid (void);
 
 int vx_warn (struct vmdk_disk *d, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));

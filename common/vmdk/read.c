@@ -10,8 +10,8 @@
 
 #include "internal.h"
 
-static struct extent *
-find_extent (struct vmdk_disk *d, uint64_t off)
+struct extent *
+vx_find_extent (struct vmdk_disk *d, uint64_t off)
 {
   size_t lo = 0, hi = d->n_extents;   /* extents are sorted and contiguous */
 
@@ -25,18 +25,8 @@ find_extent (struct vmdk_disk *d, uint64_t off)
   return &d->extents[lo];
 }
 
-static int layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len,
-                       uint64_t off, struct vmdk_error *err);
 
-/* Grains from g on that share g's "no grain table" state (whole GT absent). */
-static uint64_t
-hole_span (const struct gtab *t, uint64_t g)
-{
-  uint64_t gdi = g / t->gtes_per_gt;
-  if (gdi < t->n_gd && t->gd[gdi] == 0)
-    return t->gtes_per_gt - g % t->gtes_per_gt;
-  return 1;
-}
+#define hole_span vx_gtab_hole_span
 
 static int
 sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
@@ -105,7 +95,7 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
         ng += span;
       }
       if (d->parent) {
-        if (layer_read (d->parent, buf, run, voff, err) == -1)
+        if (vx_layer_read (d->parent, buf, run, voff, err) == -1)
           return -1;
       }
       else
@@ -136,12 +126,12 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
   return 0;
 }
 
-static int
-layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len, uint64_t off,
+int
+vx_layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len, uint64_t off,
             struct vmdk_error *err)
 {
   while (len > 0) {
-    struct extent *e = find_extent (d, off);
+    struct extent *e = vx_find_extent (d, off);
     uint64_t n = e->end_byte - off, eoff = off - e->start_byte;
     if (n > len) n = len;
 
@@ -193,7 +183,7 @@ vmdk_pread (struct vmdk_disk *d, void *buf, size_t count, uint64_t offset,
   }
   if (check_range (d, count, offset, err) == -1)
     return -1;
-  return layer_read (d, buf, count, offset, err);
+  return vx_layer_read (d, buf, count, offset, err);
 }
 
 /* ---- maps ------------------------------------------------------------------ */
@@ -293,7 +283,7 @@ layer_map (struct vmdk_disk *d, uint64_t off, uint64_t len, struct emitter *m,
            struct vmdk_error *err)
 {
   while (len > 0 && !m->stopped) {
-    struct extent *e = find_extent (d, off);
+    struct extent *e = vx_find_extent (d, off);
     uint64_t n = e->end_byte - off, eoff = off - e->start_byte;
     if (n > len) n = len;
 

@@ -120,8 +120,16 @@ load_gd (struct extent *e, const struct hdr *h, uint64_t file_size,
                                "redundant grain directory", err) == -1)
     goto out;
 
+  t->gd_file_off = prim_ok ? h->gd * SECTOR : 0;
+  t->rgd_file_off = red_ok ? h->rgd * SECTOR : 0;
+  if (red_ok && !(t->rgd = calloc (t->n_gd, sizeof *t->rgd))) {
+    vx_oom (err, "grain directory");
+    goto out;
+  }
   for (uint64_t i = 0; i < t->n_gd; i++) {
     uint64_t p = prim ? le32 (prim + 4 * i) : 0, q = red ? le32 (red + 4 * i) : 0;
+    if (red && q != 0 && inside (q, gt_bytes, file_size))
+      t->rgd[i] = q * SECTOR;
     bool p_ok = prim && (p == 0 || (p >= 1 && inside (p, gt_bytes, file_size)));
     bool q_ok = red && q != 0 && inside (q, gt_bytes, file_size);
 

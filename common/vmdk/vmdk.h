@@ -43,6 +43,7 @@ enum vmdk_errcode {
   VMDK_ERR_INVAL,        /* bad argument from the caller */
   VMDK_ERR_READONLY,     /* write to a disk or extent that cannot be written */
   VMDK_ERR_COMPRESSED,   /* a compressed grain is corrupt */
+  VMDK_ERR_EXISTS,       /* creating: a file exists already */
 };
 
 struct vmdk_error {
@@ -137,7 +138,7 @@ struct vmdk_create_params {
 
 /* Create a new empty disk at path (the descriptor's path; extent files are
  * named beside it as qemu-img and VMware name them).  Fails with
- * VMDK_ERR_INVAL if any file exists already. */
+ * VMDK_ERR_EXISTS if any file exists already (nothing is left behind). */
 int vmdk_create (const char *path, const struct vmdk_create_params *p,
                  struct vmdk_error *err);
 /* Create a delta link at path on top of the disk at parent_path (its
