@@ -19,13 +19,19 @@ need qemu-img python3 sha256sum cmp dd truncate
 MKESX="$top_srcdir/tests/lib/mkesx.py"
 MAPCMP="$top_srcdir/tests/lib/mapcompare.py"
 T=$(scratch)
+# scratch runs in a $(...) subshell, so its on_exit registration is lost there:
+# register the removal here, in this shell.
+on_exit "rm -rf '$T'"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# infocheck INFO.json CHECK...: checks on `vixmount-vmdk info --json` output.
-#   links=N          number of links in the opened chain
-#   types=A,B,...    extent types of the top link, in order
-#   eN.KEY=VALUE     field KEY of extent N (true/false/number/string)
+# infocheck INFO.json CHECK...: checks on `vixmount-vmdk info --json` output
+# ({"createType", "links", "cid", "parentCID", "extents": [{"type", ...}],
+#   "parent": {...}|null, ...}).
+#   KEY=VALUE         top-level field KEY (true/false/number/string)
+#   parent.KEY=VALUE  field of the parent link
+#   types=A,B,...     extent types of the top link, in order
+#   eN.KEY=VALUE      field KEY of extent N
 cat > "$T/infocheck.py" <<'EOF'
 import json, sys
 
@@ -33,69 +39,36 @@ def fail(msg):
     print("infocheck: " + msg)
     sys.exit(1)
 
-def norm(k):
-    return k.replace("_", "").replace("-", "").lower()
-
-def get(d, key):
-    for k, v in d.items():
-        if norm(k) == norm(key):
-            return True, v
-    return False, None
-
-def count_links(j):
-    for key in ("numLinks", "links", "chain", "linkCount"):
-        found, v = get(j, key)
-        if found and isinstance(v, int) and not isinstance(v, bool):
-            return v
-        if found and isinstance(v, list):
-            return len(v)
-    n, cur = 1, j
-    while True:
-        found, p = get(cur, "parent")
-        if not found or not isinstance(p, dict):
-            return n
-        n, cur = n + 1, p
-
-def top_link(j):
-    if get(j, "extents")[0]:
-        return j
-    for key in ("links", "chain"):
-        found, v = get(j, key)
-        if found and isinstance(v, list) and v and isinstance(v[0], dict):
-            return v[0]
-    fail("no extents in the JSON")
+def field(obj, key, where):
+    if not isinstance(obj, dict) or key not in obj:
+        fail("%s has no field %s (fields: %s)" % (where, key, ", ".join(
+            obj) if isinstance(obj, dict) else type(obj).__name__))
+    v = obj[key]
+    return v if isinstance(v, str) else json.dumps(v)
 
 try:
     j = json.load(open(sys.argv[1]))
 except ValueError as e:
     fail("not JSON: %s" % e)
-if isinstance(j, list):
-    j = {"links": j}
-exts = get(top_link(j), "extents")[1]
+exts = j.get("extents")
+if not isinstance(exts, list):
+    fail("no extents list")
 for check in sys.argv[2:]:
     key, _, want = check.partition("=")
-    if key == "links":
-        got = count_links(j)
-        if got != int(want):
-            fail("%d links, expected %s" % (got, want))
-    elif key == "types":
-        got = ",".join(str(get(e, "type")[1]) for e in exts)
-        if got != want:
-            fail("extent types %s, expected %s" % (got, want))
-    elif key.startswith("e") and "." in key:
-        n, _, field = key[1:].partition(".")
-        n = int(n)
-        if n >= len(exts):
-            fail("no extent %d" % n)
-        found, v = get(exts[n], field)
-        if not found:
-            fail("extent %d has no field %s (fields: %s)"
-                 % (n, field, ", ".join(exts[n])))
-        sv = json.dumps(v) if not isinstance(v, str) else v
-        if sv != want:
-            fail("extent %d %s = %s, expected %s" % (n, field, sv, want))
+    if key == "types":
+        got = ",".join(str(e.get("type")) for e in exts)
+        where = "extent types"
+    elif key.startswith("parent."):
+        got, where = field(j.get("parent"), key[7:], "parent"), key
+    elif key[0] == "e" and key[1:2].isdigit():
+        n, _, k = key[1:].partition(".")
+        if int(n) >= len(exts):
+            fail("no extent %s" % n)
+        got, where = field(exts[int(n)], k, "extent " + n), key
     else:
-        fail("bad check " + check)
+        got, where = field(j, key, "the disk"), key
+    if got != want:
+        fail("%s: got %s, expected %s" % (where, got, want))
 EOF
 
 # qmapzero IN OUT START END: qemu's map with [START, END) turned into a
@@ -187,7 +160,9 @@ delta() {
   qemu-img convert -O raw "$alone" "$d/qs.raw" && cmp -s "$d/qs.raw" "$d/this-layer.raw"
   ok $? "$name: qemu-img reads the link alone as its own grains"
   rm -f "$d/qs.raw"
-  info "$name" "$d" links=2
+  local pcid; pcid=$(head -c 4096 "$d/parent.vmdk" | tr -d '\0' | sed -n 's/^CID=//p')
+  info "$name" "$d" links=2 parentHint=parent.vmdk parentCID="$(printf %08x "0x$pcid")" \
+    parent.createType=monolithicSparse parent.links=1
   "$READCHECK" --count 500 --single-link "$d/disk.vmdk" "$d/this-layer.raw" \
     >"$d/rcs.out" 2>&1
   rc=$?; ok $rc "$name: readcheck --single-link matches the link's own grains"
@@ -226,7 +201,8 @@ build() {
 build cowd8 cowd "$T/r1.raw"
 cmp -s "$d/expected.raw" "$T/r1.raw"; ok $? "cowd8: expected image is the raw reference"
 check cowd8 "$d" "$d/disk.vmdk"
-info cowd8 "$d" links=1 types=VMFSSPARSE e0.grainSectors=8
+info cowd8 "$d" createType=vmfsSparse links=1 types=VMFSSPARSE e0.grainSectors=8 \
+  e0.gdEntries=1 e0.gtesPerGT=4096
 
 build cowd1 cowd "$T/r1.raw" --grain 1 --shuffle
 check cowd1 "$d" "$d/disk.vmdk"
@@ -234,6 +210,7 @@ info cowd1 "$d" types=VMFSSPARSE e0.grainSectors=1
 
 build cowd-gap cowd "$T/r2.raw"
 check cowd-gap "$d" "$d/disk.vmdk"
+info cowd-gap "$d" e0.gdEntries=3
 
 build cowd-delta cowd "$T/c.raw" --parent PARENT \
       --parent-raw "$T/p.raw" --shuffle
@@ -251,10 +228,12 @@ delta cowd-overlay "$d"
 # ---- seSparse --------------------------------------------------------------
 build ses sesparse "$T/r1.raw" --zero-grains --unmapped 4
 check ses "$d" "$d/disk.vmdk"
-info ses "$d" links=1 types=SESPARSE e0.grainSectors=8
+info ses "$d" createType=seSparse links=1 types=SESPARSE e0.grainSectors=8 \
+  e0.gtesPerGT=4096
 
 build ses-gap sesparse "$T/r2.raw" --slot-base 4090 --shuffle
 check ses-gap "$d" "$d/disk.vmdk"
+info ses-gap "$d" e0.gdEntries=3
 
 build ses-delta sesparse "$T/c.raw" --parent PARENT \
       --parent-raw "$T/p.raw" --zero-grains --unmapped 3 --slot-base 4000 --shuffle
@@ -265,7 +244,8 @@ info ses-delta "$d" types=SESPARSE
 # ---- VMware-style streamOptimized -------------------------------------------
 build stream stream-vmware "$T/r1.raw"
 check stream "$d" "$d/disk.vmdk"
-info stream "$d" links=1 types=SPARSE e0.compressed=true e0.gdAtEnd=true
+info stream "$d" createType=streamOptimized embeddedDescriptor=true links=1 \
+  types=SPARSE e0.compressed=true e0.gdAtEnd=true e0.version=3
 
 build stream-gts stream-vmware "$T/r2.raw" --grain 16 --gts-at-end --overhead 0
 check stream-gts "$d" "$d/disk.vmdk"
@@ -291,7 +271,8 @@ zs=$((1541 * 512)) ze=$(((1541 + 1530) * 512))
 qemu-img map --output=json -f vmdk "$d/disk-qemu.vmdk" >"$d/qraw.json"
 python3 "$T/qmapzero.py" "$d/qraw.json" "$d/qz.json" $zs $ze
 check mixed "$d" "$d/disk-qemu.vmdk" "$d/qz.json"
-info mixed "$d" links=1 types=FLAT,ZERO,FLAT,SPARSE e0.flatOffset=17
+info mixed "$d" createType=custom links=1 types=FLAT,ZERO,FLAT,SPARSE e0.offset=17 \
+  e1.start=1541 e1.sectors=1530 e3.sectors=1544
 
 # The same with the SPARSE extent (partial last grain) in the middle: QEMU
 # reads the rest of that last grain from the sparse extent (zeros) instead of

@@ -37,11 +37,12 @@ _run_cleanups() {
 done_testing() { echo "1..$_tap_n"; }
 trap '_run_cleanups' EXIT
 
-# A private scratch directory, removed at exit.
+# Private scratch directories live under one root per test, removed at exit.
+# (scratch runs in a $(...) subshell, so it cannot register cleanups itself.)
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vixmount-test.XXXXXX") || bail "mktemp failed"
+on_exit "rm -rf '$TEST_TMP'"
 scratch() {
-  local d; d=$(mktemp -d "${TMPDIR:-/tmp}/vixmount-test.XXXXXX") || bail "mktemp failed"
-  on_exit "rm -rf '$d'"
-  echo "$d"
+  mktemp -d "$TEST_TMP/s.XXXXXX" || bail "mktemp failed"
 }
 
 need() {  # need CMD...: a missing tool is a failure, never a skip

@@ -342,14 +342,10 @@ def build_sesparse(args, img):
     n_gd = ceil_div(cap, SE_GT_ENTRIES * SE_GRAIN)
     gb = SE_GRAIN * SECTOR
 
-    # Grain-level decisions.  Zero grains stored as data in a delta (RAW is
-    # zero where the parent is not) become type-2 grains with --zero-grains.
-    # --unmapped N turns N zero grains into type 1 (SCSI-unmapped), preferring
-    # ones that hide parent data.
-    if args.zero_grains:
-        for g in plan.zero_grains():
-            del plan.data[g]
-            plan.zero[g] = "zero"
+    # Grain-level decisions.  --unmapped N turns N zero grains into type 1
+    # (SCSI-unmapped), preferring ones that hide parent data (in a delta, RAW
+    # is zero where the parent is not).  With --zero-grains the remaining
+    # zero grains that hide parent data become type-2 grains.
     if args.unmapped:
         cands = [g for g in range(plan.ngrains)
                  if g not in plan.data and g not in plan.zero
@@ -361,6 +357,10 @@ def build_sesparse(args, img):
                 break
             plan.data.pop(g, None)
             plan.zero[g] = "unmapped"
+    if args.zero_grains:
+        for g in plan.zero_grains():
+            del plan.data[g]
+            plan.zero[g] = "zero"
     live_gts = sorted({g // SE_GT_ENTRIES for g in list(plan.data) + list(plan.zero)})
     if args.zero_grains:
         # every all-zero, unallocated grain inside an allocated GT region
@@ -451,10 +451,12 @@ def build_sesparse(args, img):
     write_outputs(args, expected, layer if parent is not None else None)
     nz = sum(1 for v in plan.zero.values() if v == "zero")
     nu = len(plan.zero) - nz
+    hide = "" if parent is None else ", %d of them over parent data" % sum(
+        1 for g in plan.zero if not Image.is_zero(parent.grain(g, SE_GRAIN)))
     return ("sesparse: %d sectors, %d GD entries, %d GTs, %d grains "
-            "(slots %d..%d), %d zero, %d unmapped" % (
+            "(slots %d..%d), %d zero, %d unmapped%s" % (
                 cap, n_gd, len(live_gts), len(slots), args.slot_base,
-                n_slots - 1, nz, nu))
+                n_slots - 1, nz, nu, hide))
 
 
 # -------------------------------------------------- VMware-style stream ----
@@ -730,7 +732,9 @@ def mkraw(argv):
         length = min(length, size)
         off = rnd.randrange(0, size - length + 1)
         if a.base and i % 3 == 1:
-            kind = "zero"
+            kind = "zero"   # whole grains of the parent's data hidden
+            length = min(size, rnd.choice([65536, 70000, 200000]))
+            off = rnd.randrange(0, size - length + 1)
         else:
             kind = rnd.choice(["random", "random", "pattern"])
         if kind == "random":

@@ -208,7 +208,7 @@ main (int argc, char **argv)
     fprintf (stderr, "writecheck: RAW size differs from the disk\n");
     return 2;
   }
-  buf = malloc (max_len);
+  buf = malloc (max_len + 512);   /* lengths may be rounded up to a sector */
 
   if (threads > 0) {
     pthread_t tid[64];
