@@ -198,7 +198,7 @@ open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c, bool rw,
     e->filename = strdup (x->filename);
     if (!e->filename)
       return vx_oom (err, "extent");
-    e->fd = vx_open_beneath (d->dirfd, d->dir, x->filename, allow_esc || allow_dev,
+    e->fd = vx_open_beneath (d->dirfd, d->dir, d->path, x->filename, allow_esc || allow_dev,
                              rw && x->access == VMDK_ACCESS_RW ? O_RDWR : O_RDONLY,
                              &e->path, "extent file", err);
     if (e->fd < 0)
@@ -281,14 +281,14 @@ open_parent (struct vmdk_disk *d, const struct open_ctx *c,
   char *resolved = NULL;
   int fd;
 
-  fd = vx_open_beneath (d->dirfd, d->dir, hint, allow_esc, O_RDONLY, &resolved,
+  fd = vx_open_beneath (d->dirfd, d->dir, d->path, hint, allow_esc, O_RDONLY, &resolved,
                         "parent", &e1);
   if (fd < 0 && (e1.code == VMDK_ERR_PATH || e1.code == VMDK_ERR_NOENT)
       && strcmp (base, hint) != 0 && *base) {
     /* A hint from another machine or leaving the directory: look for the
      * file by its name next to the child. */
     struct vmdk_error e2 = { 0 };
-    fd = vx_open_beneath (d->dirfd, d->dir, base, false, O_RDONLY, &resolved,
+    fd = vx_open_beneath (d->dirfd, d->dir, d->path, base, false, O_RDONLY, &resolved,
                           "parent", &e2);
     if (fd >= 0)
       vx_warn (d, "%s: parentFileNameHint \"%s\" not usable (%s); using \"%s\" beside the child",
@@ -414,8 +414,15 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
                 path, d->desc.n_extents);
         goto fail;
       }
-      /* The data is in this file whatever name the extent line gives. */
+      /* The data is in this file whatever name the extent line gives; the
+       * name is still reported as written. */
       e->info.access = d->desc.extents[0].access;
+      if (d->desc.extents[0].filename) {
+        char *n = strdup (d->desc.extents[0].filename);
+        if (!n) { vx_oom (err, "extent"); goto fail; }
+        free (e->filename);
+        e->filename = n;
+      }
       if (d->desc.extents[0].sectors != e->valid_sectors)
         vx_warn (d, "%s: embedded descriptor says %" PRIu64 " sectors, the header %" PRIu64
                  "; using the header's", path, d->desc.extents[0].sectors, e->valid_sectors);

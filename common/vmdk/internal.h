@@ -70,11 +70,11 @@ void vx_desc_free (struct descriptor *d);
 bool vx_parse_extent_type (const char *word, size_t n, enum vmdk_extent_type *t);
 
 /* ---- paths (pathres.c) --------------------------------------------------- */
-/* Open `name` (as written in a descriptor) relative to directory `dirfd`
- * (whose path is `dir`).  Without allow_escape, absolute names and names that
+/* Open `name` (as written in descriptor `owner`) relative to directory
+ * `dirfd` (whose path is `dir`).  Without allow_escape, absolute names and names that
  * leave the directory or pass through symlinks are refused (VMDK_ERR_PATH).
  * On success returns the fd and sets *resolved (malloc'd path for messages). */
-int vx_open_beneath (int dirfd, const char *dir, const char *name,
+int vx_open_beneath (int dirfd, const char *dir, const char *owner, const char *name,
                      bool allow_escape, int oflags, char **resolved,
                      const char *what, struct vmdk_error *err);
 /* Directory part of a path (malloc'd, "." if none). */

@@ -94,7 +94,7 @@ open_beneath_kernel (int dirfd, const char *name, int oflags)
 }
 
 int
-vx_open_beneath (int dirfd, const char *dir, const char *name,
+vx_open_beneath (int dirfd, const char *dir, const char *owner, const char *name,
                  bool allow_escape, int oflags, char **resolved,
                  const char *what, struct vmdk_error *err)
 {
@@ -108,20 +108,20 @@ vx_open_beneath (int dirfd, const char *dir, const char *name,
     if (vx_path_is_device (name)) {
       vx_err (err, VMDK_ERR_PATH,
               "%s: %s \"%s\" names a device; refused (allow devices explicitly to open it)",
-              dir, what, name);
+              owner, what, name);
       goto fail;
     }
     if (!stays_beneath (name)) {
       vx_err (err, VMDK_ERR_PATH,
               "%s: %s \"%s\" is absolute or leaves the descriptor's directory; refused",
-              dir, what, name);
+              owner, what, name);
       goto fail;
     }
     fd = open_beneath_kernel (dirfd, name, oflags);
     if (fd < 0 && (errno == EXDEV || errno == ELOOP)) {
       vx_err (err, VMDK_ERR_PATH,
               "%s: %s \"%s\" resolves through a symbolic link or outside the descriptor's directory; refused",
-              *resolved, what, name);
+              owner, what, name);
       goto fail;
     }
   }

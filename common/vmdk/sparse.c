@@ -239,6 +239,13 @@ vx_sparse_open (struct extent *e, const uint8_t *p, uint64_t file_size,
             e->path, h.desc_off, h.desc_size);
     return -1;
   }
+  if (h.desc_off != 0 && h.overhead < h.desc_off + h.desc_size) {
+    vx_err (err, VMDK_ERR_FORMAT,
+            "%s: overHead %" PRIu64 " lies inside the embedded descriptor (sectors %" PRIu64
+            "-%" PRIu64 "): grains would overlap metadata", e->path, h.overhead, h.desc_off,
+            h.desc_off + h.desc_size - 1);
+    return -1;
+  }
   if (h.gd == GD_AT_END) {
     if (!(h.flags & FLAG_COMPRESSED)) {
       vx_err (err, VMDK_ERR_FORMAT,

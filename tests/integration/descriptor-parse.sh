@@ -79,6 +79,9 @@ check canonical
 jqis canonical .path "$tmp/canonical/disk.vmdk"
 jqis canonical .createType monolithicFlat
 jqis canonical .version 1
+jqis canonical .encoding null
+jqis canonical .hasDescriptor true
+jqis canonical .embeddedDescriptor false
 jqis canonical .cid 0dc3c2a9
 jqis canonical .parentCID ffffffff
 jqis canonical .parentHint null
@@ -211,6 +214,7 @@ ddb.virtualHWVersion = "19"
 EOF
 check esx-header
 jqis esx-header .version 1
+jqis esx-header .encoding UTF-8
 jqis esx-header .cid fffffffe
 jqis esx-header .createType monolithicFlat
 jqis esx-header '.ddb["ddb.geometry.heads"]' 64
@@ -342,6 +346,7 @@ patch_embedded "$e/disk.vmdk" 's/^RW \([0-9]*\) SPARSE "disk.vmdk"/RW \1 SPARSE 
   bail "patch_embedded"
 check embedded-other-name "$tmp/embedded.raw"
 jqis embedded-other-name .createType monolithicSparse
+jqis embedded-other-name .embeddedDescriptor true
 jqis embedded-other-name '.extents[0].filename' generated-stream.vmdk
 jqis embedded-other-name '.extents[0].path | endswith("/disk.vmdk")' true
 jqis embedded-other-name .grainSectors 128

@@ -8,7 +8,7 @@
 # Under the sanitizer build an ASan report changes the exit status and any
 # report prints "AddressSanitizer"/"runtime error", which is asserted too.
 . "$top_srcdir/tests/lib/common.sh"
-need python3 qemu-img qemu-io timeout sha256sum cmp find
+need python3 qemu-img qemu-io jq timeout sha256sum cmp find
 [ -x "$VMDKTOOL" ] || bail "$VMDKTOOL is not built"
 
 tmp=$(scratch)
@@ -71,6 +71,7 @@ for dir in "$corpus"/*/; do
   rm -f "$out".*
 
   tool "$out.info" info "$disk"; irc=$?
+  tool "$out.json" info --json "$disk"; jrc=$?
   tool "$out.cat" cat "$disk" "$out.raw"; crc=$?
   # map must not crash either, whatever it decides (0 or 1)
   tool "$out.map" map "$disk"; mrc=$?
@@ -78,6 +79,11 @@ for dir in "$corpus"/*/; do
   if [ "$code" = OK ]; then
     is "$irc" 0 "$case: info succeeds"
     [ "$irc" -ne 0 ] && show_err "$out.info.err"
+    is "$jrc" 0 "$case: info --json succeeds"
+    while read -r _ filter; do
+      jq -e "$filter" "$out.json.out" > /dev/null 2>&1
+      ok $? "$case: info --json: $filter"
+    done < <(grep '^jq ' "$dir/expect")
     is "$crc" 0 "$case: cat succeeds"
     [ "$crc" -ne 0 ] && show_err "$out.cat.err"
     cmp -s "$out.raw" "$dir/reference.raw"
@@ -86,20 +92,33 @@ for dir in "$corpus"/*/; do
     case $phase in
       phase=open)
         expect_fail "$case" info "$irc" "$out.info.err" "$code" "$sub"
+        expect_fail "$case" "info --json" "$jrc" "$out.json.err" "$code" "$sub"
         expect_fail "$case" cat "$crc" "$out.cat.err" "$code" "$sub"
         ;;
       phase=read)
-        is "$irc" 0 "$case: info succeeds (the damage is only reached by reads)"
-        [ "$irc" -ne 0 ] && show_err "$out.info.err"
+        is "$jrc" 0 "$case: info --json succeeds (the disk opens; reads fail)"
+        [ "$jrc" -ne 0 ] && show_err "$out.json.err"
+        # plain info walks the allocation map: it may meet the damage too
+        { [ "$irc" -eq 0 ] || { [ "$irc" -eq 1 ] &&
+            grep -qE "^vixmount-vmdk: error code $code\$" "$out.info.err"; }; }
+        st=$?; ok $st "$case: info succeeds or reports $code (got $irc)"
+        [ $st -ne 0 ] && show_err "$out.info.err"
         expect_fail "$case" cat "$crc" "$out.cat.err" "$code" "$sub"
         ;;
       *) ok 1 "$case: bad expect file (phase '$phase')";;
     esac
+    # positive control: with the option that lifts the refusal, the disk reads
+    allow=$(sed -n 's/^allow //p' "$dir/expect")
+    if [ -n "$allow" ]; then
+      tool "$out.allow" cat $allow "$disk" "$out.raw"; arc=$?
+      is "$arc" 0 "$case: cat $allow succeeds"
+      [ "$arc" -ne 0 ] && show_err "$out.allow.err"
+    fi
   fi
   { [ "$mrc" -eq 0 ] || [ "$mrc" -eq 1 ]; }
   st=$?; ok $st "$case: map exits 0 or 1 (got $mrc)"
   [ $st -ne 0 ] && show_err "$out.map.err"
-  no_sanitizer_report "$out.info.err" "$out.cat.err" "$out.map.err"
+  no_sanitizer_report "$out".*.err
   st=$?; ok $st "$case: no sanitizer report"
   [ $st -ne 0 ] && grep -hE -m3 'Sanitizer|runtime error' "$out".*.err | sed 's/^/#   /'
 done

@@ -209,8 +209,10 @@ class Corpus:
         return d
 
     @staticmethod
-    def expect(d, code, substring=None, phase="open", jq=()):
-        """jq: for OK cases, jq filters that must be true on `info --json`."""
+    def expect(d, code, substring=None, phase="open", jq=(), allow=None):
+        """jq: for OK cases, jq filters that must be true on `info --json`.
+        allow: an option with which the refused disk opens and reads (a
+        positive control: the refusal is the only thing in the way)."""
         with open(os.path.join(d, "expect"), "w") as f:
             if code == "OK":
                 f.write("OK\n")
@@ -218,6 +220,8 @@ class Corpus:
                     f.write("jq %s\n" % flt)
             else:
                 f.write("%s\n%s\nphase=%s\n" % (code, substring or "disk.vmdk", phase))
+                if allow:
+                    f.write("allow %s\n" % allow)
 
     def finish(self):
         shutil.rmtree(self.tmp)
@@ -299,6 +303,28 @@ def header_cases(c, T):
     write_header(p, h)
     c.expect(d, "VMDK_ERR_TRUNCATED")
 
+    # overHead (first data sector) inside the embedded descriptor window
+    # (sectors 1-20) and below the GD/GTs: the header contradicts itself, and
+    # grain pointers into the descriptor or the tables would pass a check
+    # against overHead.  A bad header field: VMDK_ERR_FORMAT.
+    d = c.case("overhead-inside-descriptor")
+    p = copy(T.small, d)
+    h = read_header(p)
+    h["overhead"] = 8
+    write_header(p, h)
+    for red in (False, True):     # a grain at sector 10: above overHead,
+        put_u32(p, gte_offset(p, h, 5, red), 10)   # inside the descriptor
+    c.expect(d, "VMDK_ERR_FORMAT")
+
+    # an embedded descriptor listing two extents (only the file itself can be
+    # the extent of an embedded descriptor)
+    d = c.case("embedded-two-extents")
+    p = copy(T.small, d)
+    t = read_embedded_desc(p)
+    line = [l for l in t.splitlines() if " SPARSE " in l][0]
+    write_embedded_desc(p, desc_replace(t, line, line + "\n" + line.replace("disk.vmdk", "x.vmdk")))
+    c.expect(d, "VMDK_ERR_UNSUPPORTED")
+
     def hcase(name, code, **fields):
         d = c.case(name)
         p = copy(T.small, d)
@@ -343,6 +369,15 @@ def pointer_cases(c, T):
     h["rgd"] = past_eof + 8
     write_header(p, h)
     c.expect(d, "VMDK_ERR_BOUNDS")
+
+    # gdOffset past EOF, redundant GD fine: the engine uses the redundant GD
+    d = c.case("gd-offset-past-eof-rgd-ok")
+    p = copy(T.two_gt, d)
+    h = read_header(p)
+    h["gd"] = past_eof
+    write_header(p, h)
+    to_raw(T.two_gt, os.path.join(d, "reference.raw"))
+    c.expect(d, "OK", jq=[".extents[0].redundantGDUsed == true"])
 
     # primary GD entry 1 past EOF, redundant GD fine: the engine falls back
     d = c.case("gd-entry-past-eof-rgd-ok")
@@ -562,13 +597,13 @@ def descriptor_cases(c, T):
     d = c.case("extent-path-dotdot")
     write_file(os.path.join(d, "disk.vmdk"),
                flat_descriptor(['RW 256 FLAT "../escape-target-flat.vmdk" 0']))
-    c.expect(d, "VMDK_ERR_PATH", "escape-target-flat.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "escape-target-flat.vmdk", allow="--allow-escape")
 
     d = c.case("extent-path-dotdot-nested")
     os.makedirs(os.path.join(d, "sub"))
     write_file(os.path.join(d, "disk.vmdk"),
                flat_descriptor(['RW 256 FLAT "sub/../../escape-target-flat.vmdk" 0']))
-    c.expect(d, "VMDK_ERR_PATH", "escape-target-flat.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "escape-target-flat.vmdk", allow="--allow-escape")
 
     d = c.case("extent-path-absolute-etc-passwd")
     write_file(os.path.join(d, "disk.vmdk"),
@@ -581,7 +616,7 @@ def descriptor_cases(c, T):
     write_file(os.path.join(d, "abs-flat.vmdk"), flat)
     write_file(os.path.join(d, "disk.vmdk"),
                flat_descriptor(['RW 256 FLAT "%s" 0' % os.path.join(d, "abs-flat.vmdk")]))
-    c.expect(d, "VMDK_ERR_PATH", "abs-flat.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "abs-flat.vmdk", allow="--allow-escape")
 
     # createType fullDevice: a physical-disk type, refused as a type
     # (VMDK_ERR_UNSUPPORTED: "valid but not supported: ... type") before any
@@ -602,7 +637,7 @@ def descriptor_cases(c, T):
     os.symlink("../escape-target-flat.vmdk", os.path.join(d, "link-flat.vmdk"))
     write_file(os.path.join(d, "disk.vmdk"),
                flat_descriptor(['RW 256 FLAT "link-flat.vmdk" 0']))
-    c.expect(d, "VMDK_ERR_PATH", "link-flat.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "link-flat.vmdk", allow="--allow-escape")
 
     d = c.case("extent-missing")
     write_file(os.path.join(d, "disk.vmdk"),
@@ -757,7 +792,8 @@ def descriptor_cases(c, T):
                flat_descriptor(["RW %d ZERO" % (1 << 50)], create_type="custom"))
     c.expect(d, "VMDK_ERR_LIMIT")
 
-    # each extent below the cap and representable, their sum overflows 64 bits
+    # extents of 2^63-1 sectors: the sum would overflow 64 bits (each is
+    # above the cap already)
     d = c.case("extent-sizes-sum-overflow")
     write_file(os.path.join(d, "disk.vmdk"),
                flat_descriptor(["RW %d ZERO" % ((1 << 63) - 1)] * 3, create_type="custom"))
@@ -826,7 +862,7 @@ def chain_cases(c, T):
     make_child(c, "cidbase.vmdk", os.path.join(d, "disk.vmdk"))
     set_link(os.path.join(d, "disk.vmdk"), 0x44444444, base_cid ^ 0x01010101,
              "cidbase.vmdk")
-    c.expect(d, "VMDK_ERR_CID")
+    c.expect(d, "VMDK_ERR_CID", allow="--no-cid-check")
 
     d = c.case("parent-missing")
     copy(T.small, d, "gone-base.vmdk")
@@ -842,7 +878,7 @@ def chain_cases(c, T):
     os.remove(os.path.join(d, "tmp-base.vmdk"))
     set_link(os.path.join(d, "disk.vmdk"), 0x55555555, base_cid,
              "../escape-target-base.vmdk")
-    c.expect(d, "VMDK_ERR_PATH", "escape-target-base.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "escape-target-base.vmdk", allow="--allow-escape")
 
     d = c.case("parent-hint-absolute")
     copy(T.small, d, "tmp-base.vmdk")
@@ -850,7 +886,7 @@ def chain_cases(c, T):
     os.remove(os.path.join(d, "tmp-base.vmdk"))
     set_link(os.path.join(d, "disk.vmdk"), 0x55555555, base_cid,
              os.path.join(c.outdir, "escape-target-base.vmdk"))
-    c.expect(d, "VMDK_ERR_PATH", "escape-target-base.vmdk")
+    c.expect(d, "VMDK_ERR_PATH", "escape-target-base.vmdk", allow="--allow-escape")
 
     # child larger than its parent
     d = c.case("parent-capacity-mismatch")

@@ -2,7 +2,9 @@
  * same read of a raw reference image (normally made by qemu-img convert).
  *
  * readcheck [--seed N] [--count N] [--max-len BYTES] [--single-link]
- *           [--no-cid-check] VMDK RAW
+ *           [--no-cid-check] [--allow-escape] [--allow-devices] VMDK RAW
+ *
+ * The options map to the VMDK_OPEN_* flags of the same names.
  *
  * Checks, in order:
  *   - vmdk_size (VMDK) == size of RAW;
@@ -40,6 +42,11 @@ struct ctx {
   uint64_t size;             /* bytes compared: min (vmdk size, raw size) */
   unsigned char *vbuf, *rbuf;
   size_t bufsize;
+  /* data extents of RAW ([start, end) pairs, sorted) from SEEK_DATA/
+   * SEEK_HOLE: holes are filled with zeros instead of being read, which
+   * keeps multi-GiB sparse references out of the page cache */
+  uint64_t *raw_ext;
+  size_t raw_next;
   uint64_t reads, mismatches;
 };
 
@@ -49,7 +56,8 @@ static void
 usage (FILE *f)
 {
   fprintf (f, "usage: readcheck [--seed N] [--count N] [--max-len BYTES] "
-           "[--single-link] [--no-cid-check] VMDK RAW\n");
+           "[--single-link] [--no-cid-check]\n"
+           "                 [--allow-escape] [--allow-devices] VMDK RAW\n");
 }
 
 static bool
@@ -109,6 +117,85 @@ pread_full (int fd, unsigned char *buf, size_t count, uint64_t offset)
   return 0;
 }
 
+/* Build c->raw_ext.  Without SEEK_DATA support the whole file is data. */
+static void
+map_raw (struct ctx *c, uint64_t size)
+{
+  uint64_t pos = 0;
+  size_t cap = 0;
+
+  c->raw_next = 0;
+  while (pos < size) {
+    off_t d = lseek (c->rawfd, (off_t) pos, SEEK_DATA), h;
+    if (d < 0) {
+      if (errno == ENXIO)       /* only a hole is left */
+        break;
+      c->raw_next = 0;          /* not supported: everything is data */
+      d = 0;
+      h = (off_t) size;
+    }
+    else {
+      h = lseek (c->rawfd, d, SEEK_HOLE);
+      if (h < 0)
+        h = (off_t) size;
+    }
+    if ((uint64_t) h > size)
+      h = (off_t) size;
+    if (c->raw_next + 2 > cap) {
+      uint64_t *n;
+      cap = cap ? cap * 2 : 256;
+      n = realloc (c->raw_ext, cap * sizeof *n);
+      if (n == NULL) {
+        perror ("readcheck: realloc");
+        exit (2);
+      }
+      c->raw_ext = n;
+    }
+    c->raw_ext[c->raw_next++] = (uint64_t) d;
+    c->raw_ext[c->raw_next++] = (uint64_t) h;
+    if ((uint64_t) h <= pos)    /* no progress: give up mapping */
+      break;
+    pos = (uint64_t) h;
+  }
+}
+
+/* Read [offset, offset+count) of RAW: data extents with pread, holes as
+ * zeros. */
+static int
+raw_read (struct ctx *c, unsigned char *buf, size_t count, uint64_t offset)
+{
+  uint64_t end = offset + count;
+  size_t lo = 0, hi = c->raw_next / 2;
+
+  /* first extent whose end is after offset */
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (c->raw_ext[2 * mid + 1] <= offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  while (offset < end) {
+    uint64_t ds = lo < c->raw_next / 2 ? c->raw_ext[2 * lo] : UINT64_MAX;
+    uint64_t de = lo < c->raw_next / 2 ? c->raw_ext[2 * lo + 1] : UINT64_MAX;
+    if (offset < ds) {          /* hole up to the next extent */
+      uint64_t n = (ds < end ? ds : end) - offset;
+      memset (buf, 0, n);
+      buf += n;
+      offset += n;
+    }
+    else {
+      uint64_t n = (de < end ? de : end) - offset;
+      if (pread_full (c->rawfd, buf, n, offset) != 0)
+        return -1;
+      buf += n;
+      offset += n;
+      lo++;
+    }
+  }
+  return 0;
+}
+
 static void
 report_mismatch (struct ctx *c, const char *what, uint64_t off, uint64_t len,
                  const char *detail)
@@ -147,7 +234,7 @@ check (struct ctx *c, const char *what, uint64_t off, uint64_t len)
     report_mismatch (c, what, off, len, detail);
     return;
   }
-  if (pread_full (c->rawfd, c->rbuf, len, off) != 0) {
+  if (raw_read (c, c->rbuf, len, off) != 0) {
     snprintf (detail, sizeof detail, "pread of %s failed: %s", c->raw_path,
               strerror (errno));
     report_mismatch (c, what, off, len, detail);
@@ -391,13 +478,16 @@ check_random (struct ctx *c, uint64_t count, uint64_t max_len,
 int
 main (int argc, char **argv)
 {
-  enum { OPT_SEED = 256, OPT_COUNT, OPT_MAXLEN, OPT_SINGLE, OPT_NOCID };
+  enum { OPT_SEED = 256, OPT_COUNT, OPT_MAXLEN, OPT_SINGLE, OPT_NOCID,
+         OPT_ESCAPE, OPT_DEVICES };
   static const struct option longopts[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "count", required_argument, NULL, OPT_COUNT },
     { "max-len", required_argument, NULL, OPT_MAXLEN },
     { "single-link", no_argument, NULL, OPT_SINGLE },
     { "no-cid-check", no_argument, NULL, OPT_NOCID },
+    { "allow-escape", no_argument, NULL, OPT_ESCAPE },
+    { "allow-devices", no_argument, NULL, OPT_DEVICES },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -437,6 +527,12 @@ main (int argc, char **argv)
       break;
     case OPT_NOCID:
       opts.flags |= VMDK_OPEN_NO_CID_CHECK;
+      break;
+    case OPT_ESCAPE:
+      opts.flags |= VMDK_OPEN_ALLOW_ESCAPE;
+      break;
+    case OPT_DEVICES:
+      opts.flags |= VMDK_OPEN_ALLOW_DEVICES;
       break;
     case 'h':
       usage (stdout);
@@ -490,6 +586,8 @@ main (int argc, char **argv)
       c.size = (uint64_t) st.st_size;
   }
 
+  map_raw (&c, c.size);
+
   /* (a) whole disk, sequential 1 MiB chunks */
   for (off = 0; off < c.size; off += CHUNK)
     check (&c, "sequential", off, CHUNK);
@@ -521,6 +619,7 @@ main (int argc, char **argv)
           c.reads, c.mismatches);
 
   free (boundaries.v);
+  free (c.raw_ext);
   free (c.vbuf);
   free (c.rbuf);
   close (c.rawfd);
