@@ -45,6 +45,8 @@ usage (FILE *f)
 "                   the descriptor's directory\n"
 "  --allow-devices  allow raw-device extents and device paths\n"
 "  --no-cid-check   do not compare parentCID with the parent's CID\n"
+"  --lock           lock the disk's files while open (shared, or exclusive\n"
+"                   for writing); fail if another process holds a conflicting lock\n"
 "  --json           (info) print JSON\n"
 "  --this-layer     (map) do not look into parent links\n"
 "  --type T         monolithicSparse (default), monolithicFlat,\n"
@@ -373,7 +375,7 @@ int
 main (int argc, char **argv)
 {
   enum { O_SINGLE = 256, O_ESCAPE, O_DEVICES, O_NOCID, O_JSON, O_THIS, O_TYPE,
-         O_ZEROED, O_ADAPTER };
+         O_ZEROED, O_ADAPTER, O_LOCK };
   static const struct option longopts[] = {
     { "single-link", no_argument, NULL, O_SINGLE },
     { "allow-escape", no_argument, NULL, O_ESCAPE },
@@ -384,6 +386,7 @@ main (int argc, char **argv)
     { "type", required_argument, NULL, O_TYPE },
     { "zeroed-grain", no_argument, NULL, O_ZEROED },
     { "adapter", required_argument, NULL, O_ADAPTER },
+    { "lock", no_argument, NULL, O_LOCK },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -416,6 +419,7 @@ main (int argc, char **argv)
     case O_TYPE: cp.create_type = optarg; break;
     case O_ZEROED: cp.zeroed_grain = true; break;
     case O_ADAPTER: cp.adapter_type = optarg; break;
+    case O_LOCK: o.flags |= VMDK_OPEN_LOCK; break;
     case 'h': usage (stdout); return 0;
     default: usage (stderr); return 2;
     }

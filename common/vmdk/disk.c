@@ -79,6 +79,8 @@ vmdk_close (struct vmdk_disk *d)
     vx_desc_free (&d->desc);
     if (d->dirfd >= 0)
       close (d->dirfd);
+    if (d->desc_fd >= 0)
+      close (d->desc_fd);
     free (d->path);
     free (d->dir);
     free (d);
@@ -204,6 +206,9 @@ open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c, bool rw,
     if (e->fd < 0)
       return -1;
     e->own_fd = true;
+    if ((c->o.flags & VMDK_OPEN_LOCK)
+        && vx_lock_fd (e->fd, e->path, rw && x->access == VMDK_ACCESS_RW, err) == -1)
+      return -1;
     if (file_size_of (e->fd, e->path, &size, err) == -1)
       return -1;
     e->info.file_bytes = size;
@@ -337,6 +342,7 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
     return NULL;
   }
   d->dirfd = -1;
+  d->desc_fd = -1;
   d->depth = depth;
   d->budget = c->budget;
   d->path = strdup (path);
@@ -376,6 +382,10 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
       close (fd);
       goto fail;
     }
+  if ((c->o.flags & VMDK_OPEN_LOCK) && vx_lock_fd (fd, path, rw, err) == -1) {
+    close (fd);
+    goto fail;
+  }
   if (file_size_of (fd, path, &size, err) == -1 || probe (fd, path, size, hdr, err) == -1) {
     close (fd);
     goto fail;
@@ -453,7 +463,11 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
       close (fd);
       goto fail;
     }
-    close (fd);
+    if (c->o.flags & VMDK_OPEN_LOCK)
+      d->desc_fd = fd;      /* holds the lock (extent files are locked too:
+                               a descriptor rewrite replaces this inode) */
+    else
+      close (fd);
     if (vx_desc_parse (text, size, path, &d->desc, err) == -1)
       goto fail;
     d->info.has_descriptor = true;

@@ -27,6 +27,7 @@ static const char *const names[] = {
   [VMDK_ERR_READONLY] = "VMDK_ERR_READONLY",
   [VMDK_ERR_COMPRESSED] = "VMDK_ERR_COMPRESSED",
   [VMDK_ERR_EXISTS] = "VMDK_ERR_EXISTS",
+  [VMDK_ERR_LOCKED] = "VMDK_ERR_LOCKED",
 };
 
 const char *
@@ -52,6 +53,7 @@ vmdk_errcode_errno (enum vmdk_errcode code)
   case VMDK_ERR_LIMIT: return EFBIG;
   case VMDK_ERR_PATH: return EPERM;
   case VMDK_ERR_EXISTS: return EEXIST;
+  case VMDK_ERR_LOCKED: return EBUSY;
   default: return EIO;
   }
 }

@@ -83,6 +83,11 @@ char *vx_dirname (const char *path);
 const char *vx_basename_any (const char *path);
 bool vx_path_is_device (const char *name);
 
+/* ---- locks (lock.c) -------------------------------------------------------- */
+/* flock(fd) shared or exclusive without waiting; on conflict, VMDK_ERR_LOCKED
+ * with a message naming path and, from /proc/locks, the holder's pid. */
+int vx_lock_fd (int fd, const char *path, bool exclusive, struct vmdk_error *err);
+
 /* ---- grain tables (gtab.c) ----------------------------------------------- */
 enum gtab_kind { GT_HOSTED, GT_COWD, GT_SESPARSE };
 
@@ -180,6 +185,7 @@ struct vmdk_disk {
   struct cache_budget *budget;   /* the top disk's, shared by the chain */
   bool owns_budget;
   struct vmdk_disk *child;       /* while opening: the link above, for loops */
+  int desc_fd;                   /* separate descriptor kept open to hold its lock */
   dev_t dev; ino_t ino;
   /* writing (top link only) */
   bool writable;

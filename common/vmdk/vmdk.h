@@ -44,6 +44,7 @@ enum vmdk_errcode {
   VMDK_ERR_READONLY,     /* write to a disk or extent that cannot be written */
   VMDK_ERR_COMPRESSED,   /* a compressed grain is corrupt */
   VMDK_ERR_EXISTS,       /* creating: a file exists already */
+  VMDK_ERR_LOCKED,       /* another open holds a conflicting lock (VMDK_OPEN_LOCK) */
 };
 
 struct vmdk_error {
@@ -73,6 +74,10 @@ int vmdk_errcode_errno (enum vmdk_errcode code);
                                            paths leaving the descriptor's dir */
 #define VMDK_OPEN_ALLOW_DEVICES 0x0008u /* allow VMFSRDM/VMFSRAW and device extents */
 #define VMDK_OPEN_NO_CID_CHECK  0x0010u /* do not compare parentCID with the parent */
+#define VMDK_OPEN_LOCK          0x0020u /* flock every file of the chain while open:
+                                           exclusive on a writable top link, shared
+                                           elsewhere; a conflict fails with
+                                           VMDK_ERR_LOCKED naming the holder's pid */
 
 struct vmdk_options {
   unsigned flags;           /* VMDK_OPEN_* */

@@ -140,6 +140,29 @@ exec 7>&-
 wait $wpid
 is "$(od -An -tu1 -j72 -N1 ms.vmdk | xargs)" 0 "flag cleared on a clean close"
 
+# --- locks (VMDK_OPEN_LOCK): shared for reading, exclusive for writing
+mkfifo lockfifo
+"$T" write --lock mf.vmdk 0 < lockfifo & lpid=$!
+on_exit "kill $lpid"
+exec 8> lockfifo
+for _ in $(seq 50); do grep -q " $lpid " /proc/locks && break; sleep 0.1; done
+"$T" info --lock mf.vmdk > /dev/null 2> err.txt
+is "$?:$(grep -o 'VMDK_ERR_[A-Z]*' err.txt)" "1:VMDK_ERR_LOCKED" "a locked read-only open fails while another process writes"
+grep -q "in use by process $lpid (vixmount-vmdk) (opened read-write)" err.txt
+ok $? "the error names the holder's pid: $(head -1 err.txt)"
+echo x | "$T" write --lock mf.vmdk 0 2> err.txt
+is "$?:$(grep -o 'VMDK_ERR_[A-Z]*' err.txt)" "1:VMDK_ERR_LOCKED" "a second read-write open fails"
+"$T" info mf.vmdk > /dev/null
+ok $? "an open without locking is not blocked"
+exec 8>&-
+wait $lpid
+"$T" info --lock mf.vmdk > /dev/null
+ok $? "the lock is gone with the writer"
+"$T" read --lock mf.vmdk 0 1 < /dev/null > /dev/null &
+"$T" info --lock mf.vmdk > /dev/null
+ok $? "shared locks do not conflict"
+wait
+
 # --- refusals
 qemu-img convert -f vmdk -O vmdk -o subformat=streamOptimized ms.vmdk st.vmdk
 echo x | "$T" write st.vmdk 0 2> err.txt
