@@ -350,8 +350,12 @@ vmdk_get_ready (void)
       return -1;
     }
     free (shown);
-    if (strlen (d->description) > MAX_NAME)
-      d->description[MAX_NAME] = '\0';   /* only ASCII can sit there now */
+    if (strlen (d->description) > MAX_NAME) {   /* cut at a character */
+      size_t cut = MAX_NAME;
+      while (cut > 0 && ((unsigned char) d->description[cut] & 0xc0) == 0x80)
+        cut--;
+      d->description[cut] = '\0';
+    }
     nbdkit_debug ("export %s%s%s: %s: %" PRIu64 " bytes, preferred block %"
                   PRIu32, d->index_name, d->alias ? " / " : "",
                   d->alias ? d->alias : "", d->path, vmdk_size (d->vd),

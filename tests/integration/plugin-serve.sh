@@ -55,9 +55,21 @@ for r in runs:
 sys.exit(bad)
 EOF
 
-# same FILE1 FILE2 WHAT: byte-identical files
+# same FILE1 FILE2 WHAT: identical raw files.  Large (sparse) files are
+# compared with qemu-img compare, which reads every range that either file
+# holds as data and skips only ranges that are holes in both: cmp would spend
+# seconds reading gigabytes of holes.
 same() {
-  local r; cmp "$1" "$2" > cmp.out 2>&1; r=$?
+  local r s1 s2
+  s1=$(stat -c %s "$1") s2=$(stat -c %s "$2")
+  if [ "$s1" != "$s2" ]; then
+    ok 1 "$3"; diag "sizes differ: $1 $s1, $2 $s2"; return
+  fi
+  if [ "$s1" -le $((256 << 20)) ]; then
+    cmp "$1" "$2" > cmp.out 2>&1; r=$?
+  else
+    qemu-img compare -f raw -F raw "$1" "$2" > cmp.out 2>&1; r=$?
+  fi
   ok $r "$3"; [ $r -eq 0 ] || diag "$(head -3 cmp.out)"
 }
 
@@ -111,8 +123,21 @@ check_disk() {
 
   nbdcopy "$uri" "$n.out"; ok $? "$n: nbdcopy"
   same "$n.ref" "$n.out" "$n: nbdcopy output = qemu-img convert -O raw"
-  nbdcopy --no-extents "$uri" - | cmp - "$n.ref" > cmp.out 2>&1
-  ok $? "$n: nbdcopy --no-extents (reads holes too) = qemu-img convert"
+  if [ "$(stat -c %s "$n.ref")" -le $((256 << 20)) ]; then
+    nbdcopy --no-extents "$uri" - | cmp - "$n.ref" > cmp.out 2>&1
+    ok $? "$n: nbdcopy --no-extents (reads holes too) = qemu-img convert"
+  else
+    # around the extent boundary at 2 GiB: holes, patterns, holes, read
+    # whatever the block status says (see the patterns below)
+    qemu-io -r -f raw -c "read -P 0 2046M 1M" -c "read -P 0x88 2047M $((1048576 - 512))" \
+      -c "read -P 0x99 $((2048 * 1048576 - 512)) 1k" -c "read -P 0x88 $((2048 * 1048576 + 512)) $((1048576 - 512))" \
+      -c "read -P 0 2049M 1M" -c "read -P 0 2098M 1M" -c "read -P 0xaa 2099M 64k" \
+      -c "read -P 0 $((2099 * 1048576 + 65536)) $((1048576 - 65536 - 512))" \
+      -c "read -P 0x66 $((2100 * 1048576 - 512)) 512" "$uri" > qio.out 2>&1
+    if [ $? -eq 0 ] && ! grep -qi 'fail\|error' qio.out; then r=0; else r=1; fi
+    ok $r "$n: reads across the extent boundary, holes included, over NBD"
+    [ $r -eq 0 ] || diag "$(grep -i 'fail\|error' qio.out | head -3)"
+  fi
   rm -f "$n.out"
   qemu-img convert -f raw -O raw "$uri" "$n.qout"; ok $? "$n: qemu-img convert from NBD"
   same "$n.ref" "$n.qout" "$n: qemu-img reading over NBD = qemu-img convert"
@@ -234,13 +259,15 @@ for p in file= single-link= allow-escape= no-cid-check= gt-cache=; do
   grep -q -- "$p" help.out; ok $? "--help lists $p"
 done
 
-# gt-cache=0 (no grain table cached) with 4 connections at once
-if nbdkit_start "$T/gt.sock" -- file=tgs.vmdk gt-cache=0; then
+# gt-cache=0 (no grain table cached), 4 connections at once
+if nbdkit_start "$T/gt.sock" -- file=ms.vmdk file=tgs.vmdk gt-cache=0; then
   is "$(nbdinfo --can multi-conn "$(nbd_uri "$T/gt.sock")"; echo $?)" 0 "multi-conn advertised"
+  nbdcopy --connections=4 --no-extents "$(nbd_uri "$T/gt.sock")" - | cmp - ms.ref > cmp.out 2>&1
+  ok $? "gt-cache=0, 4 connections, holes read: data = qemu-img convert"
   qemu-img convert -f vmdk -O raw tgs.vmdk tgs.ref
-  nbdcopy --connections=4 --no-extents "$(nbd_uri "$T/gt.sock")" - | cmp - tgs.ref > cmp.out 2>&1
-  ok $? "gt-cache=0, 4 connections: data = qemu-img convert"
-  rm -f tgs.ref
+  nbdcopy --connections=4 "$(nbd_uri "$T/gt.sock" 1)" tgs.out
+  same tgs.ref tgs.out "gt-cache=0, 4 connections, 2 extents: data = qemu-img convert"
+  rm -f tgs.ref tgs.out
   nbdkit_stop "$NBDKIT_PID"; ok $? "gt-cache=0: nbdkit exits cleanly"
 else
   ok 1 "gt-cache=0: nbdkit starts"
@@ -251,9 +278,8 @@ if nbdkit_start "$T/gt1.sock" -- file=ms.vmdk gt-cache=4k; then
 else
   ok 1 "gt-cache=4k: nbdkit starts"
 fi
-timeout 30 env "${NBDKIT_ENV[@]}" nbdkit -f -U "$T/x.sock" --exit-with-parent "$PLUGIN" \
-  file=ms.vmdk gt-cache=lots > gtbad.out 2>&1
-ok $((! $?)) "gt-cache=lots refused"
+nbdkit_fails gtbad.out -f -U "$T/x.sock" --exit-with-parent "$PLUGIN" file=ms.vmdk gt-cache=lots
+r=$?; ok $((r == 0 || r == 124)) "gt-cache=lots refused"
 
 # single-link: the top link alone, unallocated grains read as zeros
 qemu-img convert -O raw "json:{\"driver\":\"vmdk\",\"file\":{\"driver\":\"file\",\"filename\":\"$T/chain/child2.vmdk\"},\"backing\":null}" \
@@ -271,18 +297,21 @@ else
 fi
 
 # no-cid-check: the parent changed after the child was made
+# (qemu refuses to read such a chain, so the expected data is made before
+# the change and then gets the same change)
 mkdir cid
 qemu-img convert -f raw -O vmdk small.raw cid/base.vmdk
 qemu-img create -q -f vmdk -b base.vmdk -F vmdk cid/child.vmdk
+qemu-io -f vmdk -c "write -P 0xd0 0 64k" cid/child.vmdk > /dev/null
+qemu-img convert -f vmdk -O raw cid/child.vmdk cid.ref
 qemu-io -f vmdk -c "write -P 0xd1 2M 64k" cid/base.vmdk > /dev/null   # qemu gives base a new CID
-timeout 30 env "${NBDKIT_ENV[@]}" nbdkit -f -U "$T/cid.sock" --exit-with-parent "$PLUGIN" \
-  file=cid/child.vmdk > cid.out 2>&1
-ok $((! $?)) "parentCID mismatch refused"
+qemu-io -f raw -c "write -P 0xd1 2M 64k" cid.ref > /dev/null
+nbdkit_fails cid.out -f -U "$T/cid.sock" --exit-with-parent "$PLUGIN" file=cid/child.vmdk
+r=$?; ok $((r == 0 || r == 124)) "parentCID mismatch refused"
 grep -q "child.vmdk\|base.vmdk" cid.out; ok $? "parentCID mismatch: message names the file"
 diag "$(head -2 cid.out)"
 if nbdkit_start "$T/cid2.sock" -- file=cid/child.vmdk no-cid-check=true; then
   ok 0 "no-cid-check=true: served anyway"
-  qemu-img convert -f vmdk -O raw cid/child.vmdk cid.ref
   nbdcopy "$(nbd_uri "$T/cid2.sock")" cid.raw && same cid.ref cid.raw "no-cid-check=true: data = qemu-img convert"
   nbdkit_stop "$NBDKIT_PID"
 else
@@ -294,9 +323,8 @@ mkdir -p esc/sub
 qemu-img convert -f raw -O vmdk small.raw esc/base.vmdk
 qemu-img create -q -f vmdk -b ../base.vmdk -F vmdk esc/sub/child.vmdk
 qemu-io -f vmdk -c "write -P 0xe1 4M 64k" esc/sub/child.vmdk > /dev/null
-timeout 30 env "${NBDKIT_ENV[@]}" nbdkit -f -U "$T/esc.sock" --exit-with-parent "$PLUGIN" \
-  file=esc/sub/child.vmdk > esc.out 2>&1
-ok $((! $?)) "parent path leaving the directory refused"
+nbdkit_fails esc.out -f -U "$T/esc.sock" --exit-with-parent "$PLUGIN" file=esc/sub/child.vmdk
+r=$?; ok $((r == 0 || r == 124)) "parent path leaving the directory refused"
 grep -q "child.vmdk\|base.vmdk" esc.out; ok $? "escaping path: message names the file"
 diag "$(head -2 esc.out)"
 if nbdkit_start "$T/esc2.sock" -- file=esc/sub/child.vmdk allow-escape=true; then
@@ -313,8 +341,7 @@ fi
 for args in "file=bad.vmdk" "file=ms.vmdk file=bad.vmdk" "file=missing.vmdk" ""; do
   rm -f "$T/bad.sock"
   # shellcheck disable=SC2086
-  timeout 30 env "${NBDKIT_ENV[@]}" nbdkit -f -U "$T/bad.sock" --exit-with-parent "$PLUGIN" \
-    $args > bad.out 2>&1
+  nbdkit_fails bad.out -f -U "$T/bad.sock" --exit-with-parent "$PLUGIN" $args
   r=$?
   ok $((r == 0 || r == 124)) "nbdkit vmdk ${args:-(no file)}: exits non-zero at start"
   [ -e "$T/bad.sock" ]; ok $((! $?)) "nbdkit vmdk ${args:-(no file)}: no socket created"
@@ -331,7 +358,9 @@ done
 sum_before=$(sha256sum ms.vmdk)
 if nbdkit_start "$T/ro.sock" -- file=ms.vmdk; then
   uri=$(nbd_uri "$T/ro.sock")
-  nbdinfo --can write "$uri"; is $? 1 "nbdinfo --can write: false"
+  # (libnbd 1.14's nbdinfo exits 2, not 1, for "--can write" on a
+  # read-only export, as with nbdkit -r file: any failure will do)
+  nbdinfo --can write "$uri"; ok $((! $?)) "nbdinfo --can write fails"
   nbdinfo --is read-only "$uri"; is $? 0 "nbdinfo --is read-only: true"
   qemu-io -f raw -c "write -P 0x55 0 4k" "$uri" > ro.out 2>&1
   r=$?
