@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,28 @@ struct disk {
   char *alias;           /* basename, or NULL when ambiguous/unusable */
   char *description;     /* "disk 0: a.vmdk (monolithicSparse, 1 GiB)" */
   uint32_t preferred;    /* preferred block size */
-  struct vmdk_disk *vd;  /* NULL until .get_ready */
+  struct vmdk_disk *vd;  /* read-only, opened in .get_ready */
+  struct vmdk_disk *rw;  /* read-write, opened at the first writable
+                            connection (never with -r or under a filter
+                            that opens us read-only, such as cow) */
+  bool can_write;        /* every extent of the top link takes writes */
+  pthread_mutex_t upgrade_lock;
 };
+
+/* A connection: the disk, and whether nbdkit opened it writable. */
+struct conn {
+  struct disk *d;
+  bool readonly;
+};
+
+/* The handle requests go to: the writable one once it exists, so every
+ * connection sees every write (multi-conn stays coherent). */
+static struct vmdk_disk *
+cur (struct disk *d)
+{
+  struct vmdk_disk *rw = __atomic_load_n (&d->rw, __ATOMIC_ACQUIRE);
+  return rw ? rw : d->vd;
+}
 
 static struct disk *disks;
 static size_t n_disks;
@@ -179,8 +200,11 @@ static void
 vmdk_unload (void)
 {
   for (size_t i = 0; i < n_disks; i++) {
+    if (disks[i].rw)
+      vmdk_close (disks[i].rw);   /* flushes, clears the unclean flag */
     if (disks[i].vd)
       vmdk_close (disks[i].vd);
+    pthread_mutex_destroy (&disks[i].upgrade_lock);
     free (disks[i].arg);
     free (disks[i].path);
     free (disks[i].alias);
@@ -336,6 +360,16 @@ vmdk_get_ready (void)
                     d->path);
 
     d->preferred = preferred_block_size (info);
+    pthread_mutex_init (&d->upgrade_lock, NULL);
+    d->can_write = !(open_flags & VMDK_OPEN_SINGLE_LINK) || info->parent_hint == NULL;
+    for (size_t x = 0; x < info->num_extents; x++) {
+      const struct vmdk_extent_info *e = vmdk_get_extent (d->vd, x);
+      bool ok = e->access == VMDK_ACCESS_RW
+        && (e->type == VMDK_EXTENT_FLAT || e->type == VMDK_EXTENT_VMFS
+            || (e->type == VMDK_EXTENT_SPARSE && !e->compressed && !e->redundant_gd_used));
+      if (!ok)
+        d->can_write = false;
+    }
     human_size (vmdk_size (d->vd), size, sizeof size);
     if (info->num_links > 1)
       snprintf (links, sizeof links, ", %u links", info->num_links);
@@ -412,13 +446,41 @@ find_export (const char *name)
   return NULL;
 }
 
+/* Open the disk read-write, once; the read-only handle stays for requests
+ * already under way and is closed at unload. */
+static int
+upgrade (struct disk *d)
+{
+  struct vmdk_options opts = {
+    .flags = open_flags & ~VMDK_OPEN_RDONLY,
+    .gt_cache_bytes = gt_cache_bytes,
+  };
+  struct vmdk_error err = { 0 };
+  struct vmdk_disk *rw;
+  int r = 0;
+
+  pthread_mutex_lock (&d->upgrade_lock);
+  if (!d->rw) {
+    rw = vmdk_open (d->path, &opts, &err);
+    if (rw)
+      __atomic_store_n (&d->rw, rw, __ATOMIC_RELEASE);
+    else {
+      nbdkit_error ("%s", err.msg);
+      nbdkit_set_error (vmdk_errcode_errno (err.code));
+      r = -1;
+    }
+  }
+  pthread_mutex_unlock (&d->upgrade_lock);
+  return r;
+}
+
 static void *
 vmdk_open_conn (int readonly)
 {
   const char *name = nbdkit_export_name ();
   struct disk *d = find_export (name);
+  struct conn *c;
 
-  (void) readonly;
   if (d == NULL || d->vd == NULL) {
     nbdkit_error ("unknown export '%s': this server has exports 0 to %zu "
                   "and their file names (nbdinfo --list shows them)",
@@ -426,28 +488,44 @@ vmdk_open_conn (int readonly)
     nbdkit_set_error (ENOENT);
     return NULL;
   }
-  return d;
+  /* A disk whose kind cannot be written is served read-only. */
+  if (!readonly && d->can_write && upgrade (d) == -1)
+    return NULL;
+  c = malloc (sizeof *c);
+  if (c == NULL) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  c->d = d;
+  c->readonly = readonly || !d->can_write;
+  return c;
+}
+
+static void
+vmdk_close_conn (void *handle)
+{
+  free (handle);
 }
 
 static const char *
 vmdk_export_description (void *handle)
 {
-  struct disk *d = handle;
+  struct disk *d = ((struct conn *) handle)->d;
   return d->description;
 }
 
 static int64_t
 vmdk_get_size (void *handle)
 {
-  struct disk *d = handle;
-  return (int64_t) vmdk_size (d->vd);
+  struct disk *d = ((struct conn *) handle)->d;
+  return (int64_t) vmdk_size (cur (d));
 }
 
 static int
 vmdk_block_size (void *handle, uint32_t *minimum, uint32_t *preferred,
                  uint32_t *maximum)
 {
-  struct disk *d = handle;
+  struct disk *d = ((struct conn *) handle)->d;
 
   /* The engine reads any byte range, but a VMDK is made of 512-byte
    * sectors: clients that align to them never straddle a sector. */
@@ -459,12 +537,20 @@ vmdk_block_size (void *handle, uint32_t *minimum, uint32_t *preferred,
 
 /* ---- capabilities ------------------------------------------------------ */
 
-static int vmdk_can_write (void *handle) { (void) handle; return 0; }
-static int vmdk_can_flush (void *handle) { (void) handle; return 0; }
-static int vmdk_can_trim (void *handle) { (void) handle; return 0; }
-static int vmdk_can_zero (void *handle) { (void) handle; return 0; }
+static int
+vmdk_can_write (void *handle)
+{
+  return !((struct conn *) handle)->readonly;
+}
+static int vmdk_can_flush (void *handle) { return vmdk_can_write (handle); }
+static int vmdk_can_trim (void *handle) { return vmdk_can_write (handle); }
+static int vmdk_can_zero (void *handle) { return vmdk_can_write (handle); }
+/* Zeroing a flat extent writes zeros: not fast, so never promise it. */
 static int vmdk_can_fast_zero (void *handle) { (void) handle; return 0; }
-static int vmdk_can_fua (void *handle) { (void) handle; return NBDKIT_FUA_NONE; }
+static int vmdk_can_fua (void *handle)
+{
+  return vmdk_can_write (handle) ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
+}
 static int vmdk_can_multi_conn (void *handle) { (void) handle; return 1; }
 static int vmdk_can_extents (void *handle) { (void) handle; return 1; }
 static int vmdk_is_rotational (void *handle) { (void) handle; return 0; }
@@ -478,11 +564,11 @@ static int
 vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
                uint32_t flags)
 {
-  struct disk *d = handle;
+  struct disk *d = ((struct conn *) handle)->d;
   struct vmdk_error err;
 
   (void) flags;
-  if (vmdk_pread (d->vd, buf, count, offset, &err) == -1) {
+  if (vmdk_pread (cur (d), buf, count, offset, &err) == -1) {
     engine_error (&err);
     return -1;
   }
@@ -490,40 +576,55 @@ vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
 }
 
 static int
-write_unsupported (struct disk *d)
+write_result (int r, const struct vmdk_error *err)
 {
-  nbdkit_error ("%s: writing is not supported yet", d->path);
-  nbdkit_set_error (EROFS);
-  return -1;
+  if (r == -1)
+    engine_error (err);
+  return r;
 }
 
 static int
 vmdk_pwrite_cb (void *handle, const void *buf, uint32_t count,
                 uint64_t offset, uint32_t flags)
 {
-  (void) buf; (void) count; (void) offset; (void) flags;
-  return write_unsupported (handle);
+  struct disk *d = ((struct conn *) handle)->d;
+  struct vmdk_error err;
+
+  return write_result (vmdk_pwrite (cur (d), buf, count, offset,
+                                    (flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0,
+                                    &err), &err);
 }
 
 static int
 vmdk_flush_cb (void *handle, uint32_t flags)
 {
+  struct disk *d = ((struct conn *) handle)->d;
+  struct vmdk_error err;
+
   (void) flags;
-  return write_unsupported (handle);
+  return write_result (vmdk_flush (cur (d), &err), &err);
 }
 
 static int
 vmdk_trim_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  (void) count; (void) offset; (void) flags;
-  return write_unsupported (handle);
+  struct disk *d = ((struct conn *) handle)->d;
+  struct vmdk_error err;
+
+  if (vmdk_trim (cur (d), count, offset, 0, &err) == -1)
+    return write_result (-1, &err);
+  return (flags & NBDKIT_FLAG_FUA) ? vmdk_flush_cb (handle, 0) : 0;
 }
 
 static int
 vmdk_zero_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  (void) count; (void) offset; (void) flags;
-  return write_unsupported (handle);
+  struct disk *d = ((struct conn *) handle)->d;
+  struct vmdk_error err;
+  unsigned f = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VMDK_ZERO_MAY_TRIM : 0)
+    | ((flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0);
+
+  return write_result (vmdk_zero (cur (d), count, offset, f, &err), &err);
 }
 
 struct extents_ctx {
@@ -564,7 +665,7 @@ static int
 vmdk_extents_cb (void *handle, uint32_t count, uint64_t offset,
                  uint32_t flags, struct nbdkit_extents *extents)
 {
-  struct disk *d = handle;
+  struct disk *d = ((struct conn *) handle)->d;
   struct vmdk_error err;
   struct extents_ctx ctx = {
     .extents = extents,
@@ -572,7 +673,7 @@ vmdk_extents_cb (void *handle, uint32_t count, uint64_t offset,
     .failed = false,
   };
 
-  if (vmdk_map (d->vd, offset, count, 0, add_map_entry, &ctx, &err) == -1) {
+  if (vmdk_map (cur (d), offset, count, 0, add_map_entry, &ctx, &err) == -1) {
     engine_error (&err);
     return -1;
   }
@@ -595,6 +696,7 @@ static struct nbdkit_plugin plugin = {
   .list_exports       = vmdk_list_exports,
   .default_export     = vmdk_default_export,
   .open               = vmdk_open_conn,
+  .close              = vmdk_close_conn,
   .export_description = vmdk_export_description,
   .get_size           = vmdk_get_size,
   .block_size         = vmdk_block_size,

@@ -51,6 +51,10 @@ for i in $(seq "$ROUNDS"); do
   wait "$cpid"; crc=$?
   nbdkit_stop "$NBDKIT_PID"      # reaps it
   ok $crc "round $i: $(tail -1 client.out)"
+  nw=$(sed -n 's/^crashclient: \([0-9]*\) writes, \([0-9]*\) flushes.*/\1 \2/p' client.out)
+  [ "${nw% *}" -gt 0 ] 2>/dev/null
+  ok $? "round $i: writes went through before the crash"
+  total_flushes=$(( ${total_flushes:-0} + ${nw#* } ))
   qemu-img check -q -f vmdk disk.vmdk > check.out 2>&1
   ok $? "round $i: qemu-img check finds no corruption"
   grep -q 'unclean shutdown: yes' <("$VMDKTOOL" info disk.vmdk)
@@ -61,4 +65,6 @@ for i in $(seq "$ROUNDS"); do
   ok $? "round $i: every write acknowledged before the last flush is there ($(wc -l < pending.txt) writes were in flight)"
   mv now.raw durable.raw     # what the disk holds now is the next round's start
 done
+[ "${total_flushes:-0}" -gt 0 ]
+ok $? "flushes completed before crashes ($total_flushes in all), so the durability check had teeth"
 done_testing

@@ -114,7 +114,7 @@ check_disk() {
   local n=$1 f=$2 pref=$3; shift 3
   local sock="$T/$n.sock" uri r
   qemu-img convert -f vmdk -O raw "$f" "$n.ref" || bail "qemu-img convert $f"
-  if ! nbdkit_start "$sock" -- file="$f" "$@"; then
+  if ! nbdkit_start "$sock" -r -- file="$f" "$@"; then
     ok 1 "$n: nbdkit serves $f"; return
   fi
   ok 0 "$n: nbdkit serves $f"
@@ -152,7 +152,7 @@ check_disk() {
   nbdinfo --json "$uri" > "$n.info.json"
   is "$(jq -r '.exports[0].block_size_minimum' "$n.info.json")" 512 "$n: block size minimum 512"
   is "$(jq -r '.exports[0].block_size_preferred' "$n.info.json")" "$pref" "$n: block size preferred $pref"
-  is "$(jq -r '.exports[0].is_read_only' "$n.info.json")" true "$n: export is read-only"
+  is "$(jq -r '.exports[0].is_read_only' "$n.info.json")" true "$n: export is read-only (nbdkit -r)"
   nbdkit_stop "$NBDKIT_PID"; ok $? "$n: nbdkit exits cleanly"
   rm -f "$n.ref"
 }
@@ -356,23 +356,61 @@ done
 # ---- read-only, and writable through the cow filter -----------------------
 
 sum_before=$(sha256sum ms.vmdk)
-if nbdkit_start "$T/ro.sock" -- file=ms.vmdk; then
+if nbdkit_start "$T/ro.sock" -r -- file=ms.vmdk; then
   uri=$(nbd_uri "$T/ro.sock")
   # (libnbd 1.14's nbdinfo exits 2, not 1, for "--can write" on a
   # read-only export, as with nbdkit -r file: any failure will do)
-  nbdinfo --can write "$uri"; ok $((! $?)) "nbdinfo --can write fails"
-  nbdinfo --is read-only "$uri"; is $? 0 "nbdinfo --is read-only: true"
+  nbdinfo --can write "$uri"; ok $((! $?)) "nbdkit -r: nbdinfo --can write fails"
+  nbdinfo --is read-only "$uri"; is $? 0 "nbdkit -r: nbdinfo --is read-only: true"
   qemu-io -f raw -c "write -P 0x55 0 4k" "$uri" > ro.out 2>&1
   r=$?
   if [ $r -ne 0 ] || grep -qi 'read-only\|not permitted\|error' ro.out; then r=0; else r=1; fi
-  ok $r "qemu-io write over NBD fails"
+  ok $r "nbdkit -r: qemu-io write over NBD fails"
   diag "$(head -1 ro.out)"
   head -c 1M /dev/zero > zero1m
-  nbdcopy zero1m "$uri" > ro2.out 2>&1; ok $((! $?)) "nbdcopy to the export fails"
+  nbdcopy zero1m "$uri" > ro2.out 2>&1; ok $((! $?)) "nbdkit -r: nbdcopy to the export fails"
   nbdkit_stop "$NBDKIT_PID"
 else
   ok 1 "read-only: nbdkit starts"
 fi
+is "$(sha256sum ms.vmdk)" "$sum_before" "nbdkit -r never writes the VMDK (not even the unclean flag)"
+
+# ---- writable: writes go through unless nbdkit runs with -r ------------------
+qemu-img convert -f vmdk -O vmdk ms.vmdk w.vmdk
+qemu-img convert -f vmdk -O raw w.vmdk w.raw
+if nbdkit_start "$T/rw.sock" -- file=w.vmdk file=so.vmdk; then
+  uri=$(nbd_uri "$T/rw.sock")
+  nbdinfo --can write "$uri"; is $? 0 "without -r: a monolithicSparse export is writable"
+  nbdinfo --can fua "$uri"; is $? 0 "without -r: FUA is supported"
+  nbdinfo --can write "$(nbd_uri "$T/rw.sock" 1)"; ok $((! $?)) "a streamOptimized export stays read-only"
+  is "$(od -An -tu1 -j72 -N1 w.vmdk | xargs)" 1 "the unclean flag is set while nbdkit writes the disk"
+  qemu-io -f raw -c "write -P 0x5c 1000448 70000" -c "write -z 3M 64k" "$uri" > rw.out 2>&1
+  ok $? "qemu-io writes through the plugin"
+  printf '\x5c%.0s' $(seq 70000) | dd of=w.raw bs=1 seek=1000448 conv=notrunc status=none
+  dd if=/dev/zero of=w.raw bs=64k seek=48 count=1 conv=notrunc status=none
+  nbdkit_stop "$NBDKIT_PID"; ok $? "nbdkit exits cleanly after writes"
+  is "$(od -An -tu1 -j72 -N1 w.vmdk | xargs)" 0 "the unclean flag is cleared on a clean exit"
+  qemu-img compare -q -f vmdk -F raw w.vmdk w.raw; ok $? "qemu-img reads the writes back"
+  qemu-img check -q w.vmdk; ok $? "qemu-img check finds no errors after writes through nbdkit"
+else
+  ok 1 "writable: nbdkit starts"
+fi
+
+# Thousands of random writes, zero writes and trims through nbdkit, mirrored.
+qemu-img create -q -f vmdk rnd.vmdk 200M
+qemu-img convert -f vmdk -O raw rnd.vmdk rnd.raw
+if nbdkit_start "$T/rnd.sock" -- file=rnd.vmdk; then
+  "$top_builddir/tests/crashclient" --ops 3000 "$T/rnd.sock" rnd.raw /dev/null 7 > rnd.out 2>&1
+  ok $? "random workload through the plugin: $(tail -1 rnd.out)"
+  nbdkit_stop "$NBDKIT_PID"
+  qemu-img compare -q -f vmdk -F raw rnd.vmdk rnd.raw; ok $? "qemu-img compare: identical to the mirror"
+  qemu-img check -q rnd.vmdk; ok $? "qemu-img check: no errors"
+  vmdkinfo rnd.vmdk > /dev/null 2>&1; ok $? "vmdkinfo opens it"
+else
+  ok 1 "random workload: nbdkit starts"
+fi
+rm -f w.raw rnd.raw
+
 if nbdkit_start "$T/cow.sock" --filter=cow -- file=ms.vmdk; then
   uri=$(nbd_uri "$T/cow.sock")
   nbdinfo --can write "$uri"; is $? 0 "cow filter: export writable"
@@ -386,6 +424,6 @@ if nbdkit_start "$T/cow.sock" --filter=cow -- file=ms.vmdk; then
 else
   ok 1 "cow filter: nbdkit starts"
 fi
-is "$(sha256sum ms.vmdk)" "$sum_before" "VMDK file unchanged after writes through the cow filter"
+is "$(sha256sum ms.vmdk)" "$sum_before" "VMDK file unchanged after writes through the cow filter (the plugin opened read-only under it)"
 
 done_testing
