@@ -411,6 +411,21 @@ else
 fi
 rm -f w.raw rnd.raw
 
+# Several writers at once (multi-conn): nbdcopy over 4 connections.
+qemu-img create -q -f vmdk -o zeroed_grain=on mc.vmdk 128M
+head -c 134217728 /dev/urandom > mc.raw
+dd if=/dev/zero of=mc.raw bs=1M seek=40 count=20 conv=notrunc status=none
+if nbdkit_start "$T/mc.sock" -- file=mc.vmdk; then
+  nbdcopy --connections=4 --requests=16 mc.raw "$(nbd_uri "$T/mc.sock")"
+  ok $? "nbdcopy writes over 4 connections"
+  nbdkit_stop "$NBDKIT_PID"
+  qemu-img compare -q -f vmdk -F raw mc.vmdk mc.raw; ok $? "parallel writers: qemu-img compare identical"
+  qemu-img check -q mc.vmdk; ok $? "parallel writers: qemu-img check finds no errors"
+else
+  ok 1 "multi-conn writers: nbdkit starts"
+fi
+rm -f mc.raw
+
 if nbdkit_start "$T/cow.sock" --filter=cow -- file=ms.vmdk; then
   uri=$(nbd_uri "$T/cow.sock")
   nbdinfo --can write "$uri"; is $? 0 "cow filter: export writable"
