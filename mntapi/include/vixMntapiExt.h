@@ -1,0 +1,48 @@
+/* vixmount: extensions to the Virtual Disk Mount API.
+ *
+ * Not part of VMware's API: nothing here changes a name, type, layout or
+ * value of vixMntapi.h.  Programs that use these are vixmount-specific.
+ */
+#ifndef VIXMOUNT_VIXMNTAPIEXT_H
+#define VIXMOUNT_VIXMNTAPIEXT_H
+
+#include "vixMntapi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Everything discovery found about a volume (VixMntapi_GetVolumeInfo only
+ * tells type, mount state and where it is mounted). */
+typedef struct {
+   VixVolumeType type;
+   char   *name;               /* stable and file-name safe: "d0p1", "d0" */
+   uint32  disk;               /* index of the disk in the set */
+   int32   partitionNumber;    /* as Linux numbers them, 0 for a whole disk */
+   uint64  offset;             /* bytes from the start of the disk */
+   uint64  length;             /* bytes */
+   char   *fsType;             /* "ext4", "xfs", "vfat", "ntfs", "swap", ... or NULL */
+   char   *label;              /* filesystem label or NULL */
+   char   *uuid;               /* filesystem UUID or NULL */
+   char   *partType;           /* MBR "0x83" or GPT type GUID, NULL for a whole disk */
+   char   *partUuid;           /* GPT partition GUID / MBR "DISKID-NN", or NULL */
+   char   *partName;           /* GPT partition name or NULL */
+   Bool    mountable;
+   char   *notMountableReason; /* why not, when !mountable */
+} VixmountVolumeDetails;
+
+VixError Vixmount_GetVolumeDetails(VixVolumeHandle volume,
+                                   VixmountVolumeDetails **details);
+void Vixmount_FreeVolumeDetails(VixmountVolumeDetails *details);
+
+/* Remove what disk sets of processes that died left behind (mounts, loop
+ * devices, the FUSE bridge, nbdkit) under the run-time directory for
+ * tmpDirectory (NULL: the default).  VixMntapi_Init does this too.  Returns
+ * the number of sets cleaned up, or -1. */
+int Vixmount_CleanupStale(const char *tmpDirectory);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

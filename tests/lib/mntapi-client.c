@@ -1,0 +1,186 @@
+/* mntapi-client: drives libvixMntapi the way VMware's mount sample and
+ * backup tools do, for the integration tests.
+ *
+ *   mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold]
+ *                 [--twice] DISK...
+ *
+ * Init -> OpenDisks -> GetDiskSetInfo -> GetVolumeHandles -> (for each volume)
+ * GetVolumeInfo + Vixmount_GetVolumeDetails, printed as one JSON line; then
+ * MountVolume for the volumes asked for (read-only unless ":rw"), printing
+ * "mounted NAME DIR" (or "mountfail NAME CODE"); with --hold, prints "ready"
+ * and waits for end of input before cleaning up (DismountVolume(force) ->
+ * FreeVolumeHandles -> CloseDiskSet -> Exit).  --twice also tries a second
+ * OpenDisks of the same disks and prints "second-open CODE".  Exit status 0,
+ * or 1 when OpenDisks (or a requested mount) fails; the VixError is printed.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vixMntapi.h"
+#include "vixMntapiExt.h"
+
+static void
+jstr (const char *s)
+{
+  if (!s) {
+    fputs ("null", stdout);
+    return;
+  }
+  putchar ('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') printf ("\\%c", *s);
+    else if ((unsigned char) *s < 0x20) printf ("\\u%04x", *s);
+    else putchar (*s);
+  }
+  putchar ('"');
+}
+
+static void
+logfn (const char *fmt, va_list ap)
+{
+  fputs ("log: ", stderr);
+  vfprintf (stderr, fmt, ap);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *mounts[64];
+  int nmounts = 0, rc = 0;
+  bool rw = false, all = false, hold = false, twice = false;
+  VixDiskSetHandle set = NULL;
+  VixDiskSetInfo *si = NULL;
+  VixVolumeHandle *vols = NULL;
+  size_t nvols = 0;
+  VixError e;
+  int i;
+
+  for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+    if (!strcmp (argv[i], "--rw")) rw = true;
+    else if (!strcmp (argv[i], "--mount-all")) all = true;
+    else if (!strcmp (argv[i], "--hold")) hold = true;
+    else if (!strcmp (argv[i], "--twice")) twice = true;
+    else if (!strcmp (argv[i], "--mount") && i + 1 < argc && nmounts < 64) mounts[nmounts++] = argv[++i];
+    else {
+      fprintf (stderr, "usage: mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] DISK...\n");
+      return 2;
+    }
+  }
+  if (i == argc)
+    return 2;
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  e = VixMntapi_Init (VIXMNTAPI_MAJOR_VERSION, VIXMNTAPI_MINOR_VERSION, logfn, logfn, logfn,
+                      NULL, getenv ("MNTAPI_CONFIG"));
+  if (VIX_FAILED (e)) {
+    printf ("init-failed %" PRIu64 "\n", e);
+    return 1;
+  }
+  e = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
+                           rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set);
+  if (VIX_FAILED (e)) {
+    printf ("open-failed %" PRIu64 "\n", e);
+    VixMntapi_Exit ();
+    return 1;
+  }
+  if (twice) {
+    VixDiskSetHandle set2 = NULL;
+    VixError e2 = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
+                                       rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set2);
+    printf ("second-open %" PRIu64 "\n", e2);
+    if (set2)
+      VixMntapi_CloseDiskSet (set2);
+  }
+  e = VixMntapi_GetDiskSetInfo (set, &si);
+  if (VIX_SUCCEEDED (e)) {
+    printf ("set openFlags=%u mountPath=%s\n", si->openFlags, si->mountPath);
+    VixMntapi_FreeDiskSetInfo (si);
+  }
+  e = VixMntapi_GetVolumeHandles (set, &nvols, &vols);
+  if (VIX_FAILED (e)) {
+    printf ("volumes-failed %" PRIu64 "\n", e);
+    rc = 1;
+    goto out;
+  }
+  printf ("volumes %zu\n", nvols);
+  for (size_t v = 0; v < nvols; v++) {
+    VixVolumeInfo *vi = NULL;
+    VixmountVolumeDetails *d = NULL;
+    if (VIX_FAILED (VixMntapi_GetVolumeInfo (vols[v], &vi))
+        || VIX_FAILED (Vixmount_GetVolumeDetails (vols[v], &d))) {
+      printf ("info-failed %zu\n", v);
+      rc = 1;
+      continue;
+    }
+    printf ("{\"name\": ");
+    jstr (d->name);
+    printf (", \"type\": %d, \"isMounted\": %d, \"numGuestMountPoints\": %zu, \"disk\": %u, "
+            "\"partno\": %d, \"offset\": %" PRIu64 ", \"length\": %" PRIu64 ", \"fs\": ",
+            (int) vi->type, vi->isMounted, vi->numGuestMountPoints, d->disk,
+            d->partitionNumber, d->offset, d->length);
+    jstr (d->fsType);
+    printf (", \"label\": ");
+    jstr (d->label);
+    printf (", \"uuid\": ");
+    jstr (d->uuid);
+    printf (", \"partType\": ");
+    jstr (d->partType);
+    printf (", \"partUuid\": ");
+    jstr (d->partUuid);
+    printf (", \"partName\": ");
+    jstr (d->partName);
+    printf (", \"mountable\": %s, \"why\": ", d->mountable ? "true" : "false");
+    jstr (d->notMountableReason);
+    printf ("}\n");
+
+    bool want = false, want_rw = false;
+    for (int m = 0; m < nmounts; m++) {
+      size_t l = strcspn (mounts[m], ":");
+      if (strlen (d->name) == l && !strncmp (mounts[m], d->name, l)) {
+        want = true;
+        want_rw = !strcmp (mounts[m] + l, ":rw");
+      }
+    }
+    if (all && d->mountable)
+      want = true;
+    if (want) {
+      e = VixMntapi_MountVolume (vols[v], !want_rw);
+      if (VIX_SUCCEEDED (e) || e == VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED) {
+        VixVolumeInfo *mi = NULL;
+        VixMntapi_GetVolumeInfo (vols[v], &mi);
+        printf ("mounted %s %s\n", d->name, mi && mi->symbolicLink ? mi->symbolicLink : "<null>");
+        VixMntapi_FreeVolumeInfo (mi);
+        e = VixMntapi_MountVolume (vols[v], !want_rw);
+        printf ("remount %s %" PRIu64 "\n", d->name, e);
+      }
+      else {
+        printf ("mountfail %s %" PRIu64 "\n", d->name, e);
+        if (d->mountable)
+          rc = 1;
+      }
+    }
+    VixMntapi_FreeVolumeInfo (vi);
+    Vixmount_FreeVolumeDetails (d);
+  }
+  if (hold) {
+    char buf[256];
+    printf ("ready\n");
+    while (fgets (buf, sizeof buf, stdin))
+      ;
+  }
+  for (size_t v = 0; v < nvols; v++) {
+    e = VixMntapi_DismountVolume (vols[v], TRUE);
+    if (VIX_SUCCEEDED (e))
+      printf ("dismounted %zu\n", v);
+  }
+  VixMntapi_FreeVolumeHandles (vols);
+ out:
+  e = VixMntapi_CloseDiskSet (set);
+  printf ("closed %" PRIu64 "\n", e);
+  VixMntapi_Exit ();
+  return rc;
+}
