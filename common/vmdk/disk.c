@@ -145,6 +145,13 @@ open_sparse_kind (struct extent *e, uint64_t size, const uint8_t *hdr,
   }
 }
 
+/* Exclusive lock for the top link of an owner that writes elsewhere. */
+static bool
+depth_excl (const struct open_ctx *c, const struct vmdk_disk *d)
+{
+  return (c->o.flags & VMDK_OPEN_LOCK_EXCL) && d->depth == 0;
+}
+
 static bool
 is_sparse_type (enum vmdk_extent_type t)
 {
@@ -207,7 +214,8 @@ open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c, bool rw,
       return -1;
     e->own_fd = true;
     if ((c->o.flags & VMDK_OPEN_LOCK)
-        && vx_lock_fd (e->fd, e->path, rw && x->access == VMDK_ACCESS_RW, err) == -1)
+        && vx_lock_fd (e->fd, e->path, (rw || (depth_excl (c, d))) && x->access == VMDK_ACCESS_RW,
+                       err) == -1)
       return -1;
     if (file_size_of (e->fd, e->path, &size, err) == -1)
       return -1;
@@ -382,7 +390,7 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
       close (fd);
       goto fail;
     }
-  if ((c->o.flags & VMDK_OPEN_LOCK) && vx_lock_fd (fd, path, rw, err) == -1) {
+  if ((c->o.flags & VMDK_OPEN_LOCK) && vx_lock_fd (fd, path, rw || depth_excl (c, d), err) == -1) {
     close (fd);
     goto fail;
   }

@@ -78,6 +78,9 @@ int vmdk_errcode_errno (enum vmdk_errcode code);
                                            exclusive on a writable top link, shared
                                            elsewhere; a conflict fails with
                                            VMDK_ERR_LOCKED naming the holder's pid */
+#define VMDK_OPEN_LOCK_EXCL     0x0040u /* with VMDK_OPEN_LOCK: lock the top link
+                                           exclusively even when opened read-only
+                                           (for an owner whose writer is elsewhere) */
 
 struct vmdk_options {
   unsigned flags;           /* VMDK_OPEN_* */
