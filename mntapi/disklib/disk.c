@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "vixDiskLibExt.h"
 
 #define KNOWN_OPEN_FLAGS                                                  \
   (VIXDISKLIB_FLAG_OPEN_UNBUFFERED | VIXDISKLIB_FLAG_OPEN_SINGLE_LINK |   \
@@ -652,4 +654,34 @@ VixDiskLib_Attach (VixDiskLibHandle parent, VixDiskLibHandle child)
     vx_handle_put (p->tok);
   pthread_mutex_unlock (&vx_big_lock);
   return err;
+}
+
+/* ---- vixmount extension (vixDiskLibExt.h) ------------------------------- */
+
+VX_API VixError
+Vixmount_DiskLibGetDiskPath (VixDiskLibHandle diskHandle, char *path, size_t pathLen,
+                             uint32 *flags)
+{
+  struct vx_disk *d;
+  VixError err;
+  char real[PATH_MAX];
+
+  if (!path || pathLen == 0 || !flags)
+    return vx_fail (VIX_E_INVALID_ARG, "GetDiskPath: NULL argument");
+  d = vx_handle_get (diskHandle, VX_KIND_DISK, &err);
+  if (!d)
+    return err;
+  if (!realpath (d->path, real)) {
+    err = vx_fail_errno (errno, "GetDiskPath: %s", d->path);
+    vx_handle_put (diskHandle);
+    return err;
+  }
+  if (strlen (real) >= pathLen) {
+    vx_handle_put (diskHandle);
+    return VIX_E_BUFFER_TOOSMALL;
+  }
+  strcpy (path, real);
+  *flags = d->flags | (d->readonly ? VIXDISKLIB_FLAG_OPEN_READ_ONLY : 0);
+  vx_handle_put (diskHandle);
+  return VIX_OK;
 }

@@ -21,6 +21,7 @@
 
 #include "vixMntapi.h"
 #include "vixMntapiExt.h"
+#include "vixDiskLibExt.h"
 #include "vmdk.h"
 #include "volume.h"
 #include "runtime.h"
@@ -457,7 +458,8 @@ discover (struct VixDiskSetHandleStruct *s)
 
 /* The common body of OpenDisks and OpenDiskSet. */
 static VixError
-open_set (const char *const *names, size_t n, uint32 flags, VixDiskSetHandle *handle)
+open_set (const char *const *names, size_t n, uint32 flags, bool lock,
+          VixDiskSetHandle *handle)
 {
   struct VixDiskSetHandleStruct *s;
   char err[1024];
@@ -491,7 +493,8 @@ open_set (const char *const *names, size_t n, uint32 flags, VixDiskSetHandle *ha
    * before anything is started. */
   for (size_t i = 0; i < n; i++) {
     struct vmdk_options o = {
-      .flags = VMDK_OPEN_RDONLY | VMDK_OPEN_LOCK | (s->readonly ? 0 : VMDK_OPEN_LOCK_EXCL)
+      .flags = VMDK_OPEN_RDONLY
+        | (lock ? VMDK_OPEN_LOCK | (s->readonly ? 0 : VMDK_OPEN_LOCK_EXCL) : 0)
         | ((flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK) ? VMDK_OPEN_SINGLE_LINK : 0),
     };
     struct vmdk_error ve;
@@ -549,8 +552,54 @@ VixMntapi_OpenDisks (VixDiskLibConnection connection, const char *diskNames[],
   if (!diskNames)
     return fail (VIX_E_INVALID_ARG, "OpenDisks: NULL disk names");
   pthread_mutex_lock (&glock);
-  e = open_set (diskNames, numberOfDisks, openFlags, handle);
+  e = open_set (diskNames, numberOfDisks, openFlags, true, handle);
   pthread_mutex_unlock (&glock);
+  return e;
+}
+
+/* A set from disks the caller opened with VixDiskLib_Open.  The caller's
+ * handles hold the disks' locks already (a second flock in this process
+ * would conflict with them) and stay the caller's to close after
+ * CloseDiskSet; the set must not be read-write if a handle is read-only. */
+API VixError
+VixMntapi_OpenDiskSet (VixDiskLibHandle diskHandles[], size_t numberOfDisks,
+                       uint32 openMode, VixDiskSetHandle *handle)
+{
+  char **paths;
+  VixError e = VIX_OK;
+  uint32 mode = openMode;
+
+  if (!handle)
+    return fail (VIX_E_INVALID_ARG, "OpenDiskSet: NULL handle pointer");
+  *handle = NULL;
+  if (!diskHandles || numberOfDisks == 0 || numberOfDisks > MAX_DISKS)
+    return fail (VIX_E_INVALID_ARG, "OpenDiskSet: %zu disk handles (1 to %d are possible)",
+                 diskHandles ? numberOfDisks : 0, MAX_DISKS);
+  paths = calloc (numberOfDisks, sizeof *paths);
+  if (!paths)
+    return VIX_E_OUT_OF_MEMORY;
+  for (size_t i = 0; i < numberOfDisks && e == VIX_OK; i++) {
+    uint32 flags = 0;
+    paths[i] = malloc (PATH_MAX);
+    if (!paths[i])
+      e = VIX_E_OUT_OF_MEMORY;
+    else if ((e = Vixmount_DiskLibGetDiskPath (diskHandles[i], paths[i], PATH_MAX, &flags))
+             != VIX_OK)
+      fail (e, "OpenDiskSet: disk handle %zu is not an open VixDiskLib disk", i);
+    else if (flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY) {
+      if (!(mode & VIXDISKLIB_FLAG_OPEN_READ_ONLY))
+        vxm_log (2, "OpenDiskSet: %s is open read-only, so the set is read-only", paths[i]);
+      mode |= VIXDISKLIB_FLAG_OPEN_READ_ONLY;
+    }
+  }
+  if (e == VIX_OK) {
+    pthread_mutex_lock (&glock);
+    e = open_set ((const char *const *) paths, numberOfDisks, mode, false, handle);
+    pthread_mutex_unlock (&glock);
+  }
+  for (size_t i = 0; i < numberOfDisks; i++)
+    free (paths[i]);
+  free (paths);
   return e;
 }
 
