@@ -52,7 +52,20 @@ struct vx_volume {
  * container is listed, in disk order then partition number.  Hostile tables
  * (partitions past the disk's end, overlapping, looping extended chains) never
  * crash: bad entries are listed as not mountable with the reason.  Returns 0,
- * or -1 with a message naming the disk and the cause in errbuf. */
+ * or -1 with a message naming the disk and the cause in errbuf.
+ *
+ * sizes may be NULL, and sizes[i] 0, to take a disk's size from the file
+ * (st_size) or the block device (BLKGETSIZE64).  Only MBR and GPT tables are
+ * read; a disk without one is one VX_VOL_WHOLE_DISK volume if something
+ * (a filesystem, swap, an LVM PV, ...) is on it, and none if it is empty.
+ * At most 256 volumes are listed per disk.  A table that cannot be trusted
+ * at all (a GPT header asking for more than 16384 entries) gives no volumes
+ * for that disk; an MBR extended chain longer than 1024 links gives the
+ * primary entries only, the container saying why.
+ * On success errbuf holds "" or warnings, one per line ("disk N (PATH):
+ * ..."), about what was skipped or truncated; the caller may log them.
+ * label, uuid and part_name are guest bytes: escape them when printing.
+ * Thread-safe: no global state. */
 int vx_discover (const char *const *paths, const uint64_t *sizes, size_t ndisks,
                  struct vx_volume **vols, size_t *nvols,
                  char *errbuf, size_t errlen);

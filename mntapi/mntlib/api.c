@@ -1,8 +1,10 @@
 /* vixmount: libvixMntapi, the Virtual Disk Mount API on the userspace bridge.
  *
- * A disk set = one nbdkit serving the set's VMDK disks on a private unix
- * socket (through the cow filter when the set is read-only, so dirty
- * journals replay into an overlay and never into the source), one
+ * A disk set = nbdkit serving the set's VMDK disks on private unix sockets:
+ * one nbdkit for all disks when the set is read-write; one per disk, each
+ * through the cow filter, when it is read-only, so dirty journals replay
+ * into an overlay and never into the source (nbdkit 1.32's cow filter keeps
+ * one overlay per server and aborts on a second export of another size), one
  * vixmount-fuse exposing each disk and each mounted volume as a file, and
  * per mounted volume a loop device and a kernel (or FUSE driver) mount.
  * Source disks are locked (flock, through the engine) while the set is open.
@@ -59,8 +61,10 @@ struct VixDiskSetHandleStruct {
   uint32_t flags;
   bool readonly;
   struct vxm_state st;
-  char *sock, *fuse_dir, *log;
-  pid_t nbdkit_pid, fuse_pid;
+  char **socks;                 /* per disk: the socket serving it */
+  size_t nsrv;                  /* nbdkit servers started */
+  char *fuse_dir, *log;
+  pid_t fuse_pid;
   size_t ndisks;
   char **paths;
   struct vmdk_disk **vd;        /* held open: the locks */
@@ -293,7 +297,9 @@ free_set (struct VixDiskSetHandleStruct *s)
   }
   free (s->vd);
   free (s->paths);
-  free (s->sock);
+  for (size_t i = 0; s->socks && i < s->ndisks; i++)
+    free (s->socks[i]);
+  free (s->socks);
   free (s->fuse_dir);
   free (s->log);
   vxm_state_close (&s->st);
@@ -318,51 +324,71 @@ close_set (struct VixDiskSetHandleStruct *s)
   free_set (s);
 }
 
+/* One nbdkit serving disks [first, first + n) on socket sock. */
 static VixError
-start_nbdkit (struct VixDiskSetHandleStruct *s)
+start_one_nbdkit (struct VixDiskSetHandleStruct *s, size_t first, size_t n, const char *sock)
 {
   const char *plugin = env_or ("VIXMOUNT_NBDKIT_PLUGIN", VIXMOUNT_PLUGIN_DEFAULT);
-  char **argv = calloc (s->ndisks + 10, sizeof *argv);
-  size_t a = 0;
+  char **argv = calloc (n + 10, sizeof *argv);
+  size_t a = 0, files;
   VixError e = VIX_OK;
+  pid_t pid;
 
   if (!argv)
     return VIX_E_OUT_OF_MEMORY;
   argv[a++] = (char *) "nbdkit";
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "-U";
-  argv[a++] = s->sock;
+  argv[a++] = (char *) sock;
   if (s->readonly)
     argv[a++] = (char *) "--filter=cow";   /* journals replay into an overlay */
   argv[a++] = (char *) plugin;
-  for (size_t i = 0; i < s->ndisks; i++) {
+  files = a;
+  for (size_t i = first; i < first + n; i++)
     if (asprintf (&argv[a++], "file=%s", s->paths[i]) < 0) {
       argv[--a] = NULL;
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
     }
-  }
-  if (vxm_state_add (&s->st, "nbdkit %s", s->sock) == -1) {
+  if (vxm_state_add (&s->st, "nbdkit %s", sock) == -1) {
     e = fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "OpenDisks: cannot write %s/state", s->st.dir);
     goto out;
   }
-  s->nbdkit_pid = vxm_spawn (argv, s->log);
-  if (s->nbdkit_pid < 0) {
+  pid = vxm_spawn (argv, s->log);
+  if (pid < 0) {
     e = fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: cannot start nbdkit: %s (install the Debian package nbdkit)",
               strerror (errno));
     goto out;
   }
-  vxm_state_add (&s->st, "pid nbdkit %d %llu", (int) s->nbdkit_pid,
-                 vxm_proc_start (s->nbdkit_pid));
-  if (vxm_wait_for (s->sock, s->nbdkit_pid, 30000) == -1) {
+  vxm_state_add (&s->st, "pid nbdkit %d %llu", (int) pid, vxm_proc_start (pid));
+  s->nsrv++;
+  if (vxm_wait_for (sock, pid, 30000) == -1)
     e = fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: nbdkit did not start: %s", vxm_log_tail (s->log));
-    s->nbdkit_pid = 0;
-  }
  out:
-  for (size_t i = 6; i < a; i++)
-    if (argv[i] && !strncmp (argv[i], "file=", 5))
-      free (argv[i]);
+  for (size_t i = files; i < a; i++)
+    free (argv[i]);
   free (argv);
+  return e;
+}
+
+static VixError
+start_nbdkit (struct VixDiskSetHandleStruct *s)
+{
+  VixError e = VIX_OK;
+
+  s->socks = calloc (s->ndisks, sizeof *s->socks);
+  if (!s->socks)
+    return VIX_E_OUT_OF_MEMORY;
+  for (size_t i = 0; i < s->ndisks; i++)
+    if ((s->readonly ? asprintf (&s->socks[i], "%s/nbd%zu.sock", s->st.dir, i)
+         : asprintf (&s->socks[i], "%s/nbd.sock", s->st.dir)) < 0) {
+      s->socks[i] = NULL;
+      return VIX_E_OUT_OF_MEMORY;
+    }
+  if (!s->readonly)
+    return start_one_nbdkit (s, 0, s->ndisks, s->socks[0]);
+  for (size_t i = 0; i < s->ndisks && e == VIX_OK; i++)
+    e = start_one_nbdkit (s, i, 1, s->socks[i]);
   return e;
 }
 
@@ -386,7 +412,8 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   argv[a++] = s->fuse_dir;
   first = a;
   for (size_t i = 0; i < s->ndisks; i++)
-    if (asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->sock) < 0) {
+    if ((s->readonly ? asprintf (&argv[a++], "d%zu=nbd+unix:///?socket=%s", i, s->socks[i])
+         : asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->socks[i])) < 0) {
       argv[--a] = NULL;
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
@@ -433,10 +460,17 @@ discover (struct VixDiskSetHandleStruct *s)
     }
     sizes[i] = vmdk_size (s->vd[i]);
   }
+  err[0] = '\0';
   if (vx_discover ((const char *const *) files, sizes, s->ndisks, &s->vols, &s->nvols, err,
                    sizeof err) == -1) {
     e = fail (VIX_E_MNTAPI_CANT_READ_PARTS, "OpenDisks: %s", err);
     goto out;
+  }
+  for (char *line = err, *nl; *line; line = nl ? nl + 1 : line + strlen (line)) {
+    nl = strchr (line, '\n');
+    if (nl) *nl = '\0';
+    if (*line)
+      vxm_log (2, "OpenDisks: %s", line);   /* discovery's warnings */
   }
   s->vh = calloc (s->nvols ? s->nvols : 1, sizeof *s->vh);
   if (!s->vh) {
@@ -514,8 +548,7 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     e = fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "OpenDisks: %s", err);
     goto fail;
   }
-  if (asprintf (&s->sock, "%s/nbd.sock", s->st.dir) < 0
-      || asprintf (&s->fuse_dir, "%s/disks", s->st.dir) < 0
+  if (asprintf (&s->fuse_dir, "%s/disks", s->st.dir) < 0
       || asprintf (&s->log, "%s/log", s->st.dir) < 0) {
     e = VIX_E_OUT_OF_MEMORY;
     goto fail;

@@ -181,6 +181,9 @@ vxm_spawn (char *const argv[], const char *log)
   posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen (&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2 (&fa, 1, 2);
+  /* the daemons must not hold the caller's other descriptors open (its
+   * pipes, sockets, lock files) */
+  posix_spawn_file_actions_addclosefrom_np (&fa, 3);
   posix_spawnattr_init (&at);
   sigemptyset (&none);
   posix_spawnattr_setsigmask (&at, &none);     /* don't inherit a blocked set */

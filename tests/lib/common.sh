@@ -14,15 +14,17 @@ _tap_failed=0
 _cleanups=()
 
 # ok COND-EXIT-STATUS DESCRIPTION  -- use as:  cmd; ok $? "what"
-ok() {
+ok() {   # returns the result, so "ok ... || diag ..." can explain a failure
   _tap_n=$((_tap_n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"
-  else echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1)); fi
+  if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"; return 0; fi
+  echo "not ok $_tap_n - $2"; _tap_failed=$((_tap_failed + 1))
+  return 1
 }
 # is ACTUAL EXPECTED DESCRIPTION
 is() {
-  if [ "$1" = "$2" ]; then ok 0 "$3"
-  else ok 1 "$3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; fi
+  if [ "$1" = "$2" ]; then ok 0 "$3"; return 0; fi
+  ok 1 "$3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"
+  return 1
 }
 diag() { echo "# $*"; }
 # bail MESSAGE: a precondition failed; counts as a failure, stops the script.
@@ -36,11 +38,12 @@ _run_cleanups() {
 # done_testing: prints the plan; call at the very end of a test script.
 done_testing() { echo "1..$_tap_n"; }
 trap '_run_cleanups' EXIT
+trap 'exit 143' TERM INT HUP      # so that EXIT cleanups run when killed
 
 # Private scratch directories live under one root per test, removed at exit.
 # (scratch runs in a $(...) subshell, so it cannot register cleanups itself.)
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vixmount-test.XXXXXX") || bail "mktemp failed"
-on_exit "rm -rf '$TEST_TMP'"
+[ -n "${KEEP_TMP:-}" ] || on_exit "rm -rf '$TEST_TMP'"   # KEEP_TMP=1 keeps the files
 scratch() {
   mktemp -d "$TEST_TMP/s.XXXXXX" || bail "mktemp failed"
 }

@@ -1,0 +1,276 @@
+#!/bin/bash
+# libvixMntapi through its C API (tests/mntapi-client, written like VMware's
+# mount sample), on the userspace bridge: nbdkit + vixmount-fuse + loop.
+#  - volumes of an MBR disk (primary, extended, logical), a GPT disk and a
+#    disk without a partition table, opened as one set: type, offset, size,
+#    filesystem, label and UUID match sfdisk and blkid on the raw images;
+#  - every file read through the mounts has the source's sha256;
+#  - a read-write mount persists what a later read-only open sees;
+#  - ext4 and xfs with dirty journals mount read-only, VMDK files unchanged;
+#  - two sets at once, parallel readers, a second read-write open refused;
+#  - a process killed with SIGKILL leaves nothing behind after the next Init
+#    (or vixmount-cleanup).
+. "$top_srcdir/tests/lib/common.sh"
+need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs mcopy ntfs-3g blkid qemu-img python3 jq
+[ "$(id -u)" = 0 ] || bail "needs root (loop devices, mounts)"
+CLIENT="$top_builddir/tests/mntapi-client"
+d=$(scratch)
+cd "$d" || bail "cd"
+mkdir rt
+printf 'tmpDirectory = "%s/rt"\n# unknown keys are ignored\nvixDiskLib.nfc.LogLevel = 1\n' "$d" > vix.conf
+export MNTAPI_CONFIG=$d/vix.conf
+# mkfs.xfs refuses filesystems under 300 MB unless it is told this is a test
+export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
+
+LOOPS=()
+cleanup_loops() { local l; for l in "${LOOPS[@]}"; do umount "$l" 2>/dev/null; losetup -d "$l" 2>/dev/null; done; }
+on_exit cleanup_loops
+on_exit "'$top_builddir/vixmount-cleanup' '$d' > /dev/null"
+
+# part IMG START_SECTOR SECTORS -> a loop device over that range
+part() {
+  local l; l=$(losetup -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1") || bail "losetup"
+  LOOPS+=("$l"); echo "$l"
+}
+# fill DIR TAG: a few files of known content; manifest lines "TAG PATH SHA256"
+fill() {
+  mkdir -p "$1/sub"
+  head -c 3000000 /dev/urandom > "$1/big.bin"
+  echo "hello from $2" > "$1/hello.txt"
+  head -c 70000 /dev/urandom > "$1/sub/small.bin"
+  (cd "$1" && find . -type f ! -path './lost+found/*' -printf '%P\n' | sort | while read -r f; do
+     echo "$2 $f $(sha256sum < "$f" | cut -c1-64)"; done) >> manifest
+}
+mnt=$d/m; mkdir -p "$mnt"
+populate() {  # DEV TYPE TAG
+  case $2 in
+    ext4|xfs) mount "$1" "$mnt" && fill "$mnt" "$3" && umount "$mnt" ;;
+    ntfs) ntfs-3g "$1" "$mnt" && fill "$mnt" "$3" && umount "$mnt" ;;
+    vfat) mkdir -p src && rm -rf src/* && fill src "$3" && mcopy -s -i "$1" src/* ::/ ;;
+  esac
+}
+: > manifest
+
+# --- disk A: MBR with primaries and an extended partition holding logicals
+truncate -s 160M A.raw
+sfdisk -q A.raw <<'EOF'
+label: dos
+start=2048, size=98304, type=83
+start=100352, size=65536, type=83
+start=165888, type=5
+start=167936, size=49152, type=c
+start=219136, size=16384, type=82
+start=237568, size=16384, type=83
+EOF
+l=$(part A.raw 2048 98304); mkfs.ext4 -q -L rootfs "$l" && populate "$l" ext4 d0p1
+l=$(part A.raw 100352 65536); mkfs.xfs -q -L data "$l" && populate "$l" xfs d0p2
+l=$(part A.raw 167936 49152); mkfs.vfat -n BOOT "$l" > /dev/null && populate "$l" vfat d0p5
+l=$(part A.raw 219136 16384); mkswap -q -L swp "$l"
+cleanup_loops; LOOPS=()
+
+# --- disk B: GPT with named partitions
+truncate -s 128M B.raw
+sgdisk -n 1:2048:+16M -t 1:ef00 -c 1:"EFI system" -n 2:0:+48M -t 2:8300 -c 2:home \
+       -n 3:0:+40M -t 3:0700 -c 3:windows B.raw > sgdisk.out || bail "sgdisk: $(cat sgdisk.out)"
+eval "$(sfdisk --json B.raw | jq -r '.partitiontable.partitions | to_entries[] | "B\(.key+1)=\"\(.value.start) \(.value.size)\""')"
+l=$(part B.raw $B1); mkfs.vfat -n ESP "$l" > /dev/null && populate "$l" vfat d1p1
+l=$(part B.raw $B2); mkfs.ext4 -q -L home "$l" && populate "$l" ext4 d1p2
+l=$(part B.raw $B3); mkntfs -q -Q -F -L WIN "$l" > /dev/null && populate "$l" ntfs d1p3
+cleanup_loops; LOOPS=()
+
+# --- disk C: a filesystem on the whole disk
+truncate -s 64M C.raw
+mkfs.ext4 -q -F -L whole C.raw && l=$(losetup -f --show C.raw) && LOOPS+=("$l") && populate "$l" ext4 d2
+cleanup_loops; LOOPS=()
+diag "$(wc -l < manifest) files in the manifest"
+
+qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse A.raw A.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized B.raw B.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=twoGbMaxExtentFlat C.raw C.vmdk
+vmdk_sums() { sha256sum A*.vmdk B*.vmdk C*.vmdk; }
+sums0=$(vmdk_sums)
+
+# expected volumes from sfdisk and blkid on the raw images
+python3 - > expected.json <<'EOF'
+import json, subprocess
+def blkid(img, off, size):
+    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(off), "-S", str(size), img],
+                         capture_output=True, text=True).stdout
+    kv = dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
+    return kv.get("TYPE"), kv.get("LABEL"), kv.get("UUID")
+for disk, img in enumerate(["A.raw", "B.raw"]):
+    pt = json.loads(subprocess.run(["sfdisk", "--json", img], capture_output=True, text=True).stdout)["partitiontable"]
+    for p in pt["partitions"]:
+        n = int(p["node"].rsplit(img, 1)[1])
+        off, size = p["start"] * 512, p["size"] * 512
+        fs, label, uuid = blkid(img, off, size)
+        if p["type"] in ("5", "f", "85"):
+            fs = label = uuid = None; size = None   # the container (its size is not compared)
+        print(json.dumps({"name": "d%dp%d" % (disk, n), "disk": disk, "partno": n, "offset": off,
+                          "length": size, "fs": fs, "label": label, "uuid": uuid}))
+fs, label, uuid = blkid("C.raw", 0, 64 << 20)
+print(json.dumps({"name": "d2", "disk": 2, "partno": 0, "offset": 0, "length": 64 << 20,
+                  "fs": fs, "label": label, "uuid": uuid}))
+EOF
+
+# run_client OUT ARGS...: the client in the background, holding its set until
+# release OUT; waits for "ready" (or its end)
+declare -A CPID
+CLIENT_FDS=()
+run_client() {
+  local out=$1 close= f; shift
+  rm -f "$out" "$out.fifo"; mkfifo "$out.fifo"
+  # a client must not inherit the input ends we hold for the other clients
+  for f in "${CLIENT_FDS[@]}"; do close+=" $f>&-"; done
+  eval '"$CLIENT" --hold "$@" < "$out.fifo" > "$out" 2> "$out.err"'"$close &"
+  CPID[$out]=$!
+  exec {fd}> "$out.fifo"; eval "FD_${out//[^a-zA-Z0-9]/_}=$fd"
+  CLIENT_FDS+=("$fd")
+  for _ in $(seq 600); do grep -q '^ready$\|^open-failed\|^closed' "$out" 2>/dev/null && break; sleep 0.1; done
+}
+release() {  # OUT: end the client's input; it cleans up and exits (60 s at most)
+  local v="FD_${1//[^a-zA-Z0-9]/_}" pid=${CPID[$1]} i f keep=()
+  eval "exec ${!v}>&-"
+  for f in "${CLIENT_FDS[@]}"; do [ "$f" = "${!v}" ] || keep+=("$f"); done
+  CLIENT_FDS=("${keep[@]}")
+  for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    ok 1 "client $1 did not finish its clean-up in 60 s"
+    diag "$(tail -5 "$1") / $(tail -5 "$1.err")"
+    kill -9 "$pid"
+  fi
+  wait "$pid"
+}
+mounted_at() { awk -v n="$2" '$1 == "mounted" && $2 == n {print $3}' "$1"; }
+leftovers() {  # what of the sets under $d/rt is still around
+  { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep; } 2>/dev/null
+}
+
+# --- 1. one set of three disks, read-only, everything mountable mounted
+run_client all.out --mount-all --mount d0p3 --mount d0p6 --mount d0p7 A.vmdk B.vmdk C.vmdk
+grep -q '^ready$' all.out; ok $? "OpenDisks of three disks, volumes mounted (set $(awk '/^set/ {print $3}' all.out))"
+is "$(awk '/^set/ {print $2}' all.out)" "openFlags=4" "GetDiskSetInfo: openFlags = VIXDISKLIB_FLAG_OPEN_READ_ONLY"
+mp=$(awk '/^set/ {sub("mountPath=", "", $3); print $3}' all.out)
+case $mp in "$d/rt/vixmount/set-"*) ok 0 "mountPath is the set's directory under tmpDirectory";; *) ok 1 "mountPath $mp";; esac
+is "$(grep -c '^{' all.out)" 10 "GetVolumeHandles: 10 volumes (MBR 6, GPT 3, whole disk 1)"
+python3 - all.out expected.json <<'EOF' | sed 's/^/# /'
+import json, sys
+got = {j["name"]: j for j in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
+bad = 0
+for l in open(sys.argv[2]):
+    e = json.loads(l)
+    g = got.get(e["name"])
+    if g is None:
+        print("missing volume", e["name"]); bad += 1; continue
+    for k in ("disk", "partno", "offset", "length", "fs", "label", "uuid"):
+        if e[k] is not None and g[k] != e[k]:
+            print(e["name"], k, "got", g[k], "expected", e[k]); bad += 1
+open("volcheck", "w").write(str(bad))
+EOF
+is "$(cat volcheck)" 0 "every volume's disk, number, offset, size, filesystem, label and UUID match sfdisk/blkid"
+vol() { grep "^{\"name\": \"$1\"" all.out | jq -r "$2"; }
+is "$(vol d0p1 .type) $(vol d1p2 .type) $(vol d2 .type)" "1 2 0" "VixVolumeInfo.type: MBR=BASIC_PARTITION, GPT=GPT_PARTITION, whole disk=UNKNOWN"
+is "$(vol d1p2 .partName) $(vol d1p1 .partType)" "home c12a7328-f81f-11d2-ba4b-00a0c93ec93b" "GPT names and type GUIDs"
+is "$(vol d0p3 .mountable):$(vol d0p3 .why)" "false:extended partition container" "the extended container is listed, not mountable"
+is "$(vol d0p6 .fs):$(vol d0p6 .mountable)" "swap:false" "swap is listed, not mountable"
+is "$(vol d0p7 .mountable)" false "an unformatted partition is listed, not mountable"
+for v in d0p3 d0p6 d0p7; do
+  is "$(awk -v n=$v '$1 == "mountfail" && $2 == n {print $3}' all.out)" 6 "MountVolume($v) fails with VIX_E_NOT_SUPPORTED"
+done
+grep -q "cannot be mounted: swap" all.out.err; ok $? "the log says why: $(grep -m1 'cannot be mounted' all.out.err)"
+is "$(grep -c '^mounted ' all.out)" 7 "7 volumes mounted (ext4, xfs, vfat, vfat, ext4, ntfs, ext4)"
+is "$(grep '^remount' all.out | awk '{print $3}' | sort -u)" 24305 "a second MountVolume says VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED"
+bad=0
+while read -r tag f sum; do
+  m=$(mounted_at all.out "$tag")
+  [ -n "$m" ] && [ "$(sha256sum < "$m/$f" | cut -c1-64)" = "$sum" ] || { diag "$tag/$f differs"; bad=$((bad + 1)); }
+done < manifest
+is "$bad" 0 "all $(wc -l < manifest) files read through the mounts have the source's sha256"
+opts=$(grep " $(mounted_at all.out d0p1) " /proc/mounts | awk '{print $4}')
+case ,$opts, in *,ro,*nosuid*nodev*noexec*) ok 0 "read-only mount options: $opts";; *) ok 1 "mount options: $opts";; esac
+is "$(grep " $(mounted_at all.out d0p2) " /proc/mounts | grep -c nouuid)" 1 "xfs mounts with nouuid"
+# parallel readers on the set's mounts
+find "$(mounted_at all.out d0p1)" "$(mounted_at all.out d1p3)" "$(mounted_at all.out d0p2)" -type f ! -path '*lost+found*' \
+  | xargs -P 8 -n 1 sha256sum > par.sums 2>&1
+ok $? "parallel readers ($(wc -l < par.sums) files, 8 at a time)"
+release all.out
+is "$(grep -c '^dismounted' all.out)" 7 "DismountVolume(force) of every mounted volume"
+grep -q '^closed 0$' all.out; ok $? "CloseDiskSet"
+is "$(leftovers)" "" "nothing left: no mount, loop device or process of the set"
+[ -z "$(ls "$d/rt/vixmount")" ]; ok $? "the set's directory is gone"
+is "$(vmdk_sums)" "$sums0" "the VMDK files are unchanged after a read-only set"
+
+# --- 2. read-write: a change persists and a later read-only open sees it
+run_client rw.out --rw --mount d0p1:rw --mount d2:rw A.vmdk C.vmdk
+m=$(mounted_at rw.out d0p1)
+grep -q " $m ext4 rw," /proc/mounts; ok $? "read-write mount of an ext4 volume"
+echo "written through vixmount" > "$m/new.txt"; ok $? "write a file into it"
+echo "and the flat disk" > "$(mounted_at rw.out d2)/new2.txt"
+release rw.out
+qemu-img check -q A.vmdk; ok $? "qemu-img check A.vmdk after the read-write set"
+run_client ro2.out --mount d0p1 --mount d2 A.vmdk C.vmdk
+is "$(cat "$(mounted_at ro2.out d0p1)/new.txt")" "written through vixmount" "a later read-only open sees the file (monolithicSparse)"
+is "$(cat "$(mounted_at ro2.out d2)/new2.txt")" "and the flat disk" "and on the twoGbMaxExtentFlat disk"
+release ro2.out
+
+# --- 3. dirty journals: copies of ext4 and xfs taken while mounted
+truncate -s 96M D.raw
+printf 'start=2048, size=65536, type=83\nstart=67584, type=83\n' | sfdisk -q D.raw
+l1=$(part D.raw 2048 65536); l2=$(part D.raw 67584 $((96 * 2048 - 67584)))
+mkfs.ext4 -q -L dirty4 "$l1" && mkfs.xfs -q -L dirtyx "$l2"
+mkdir -p m1 m2 && mount "$l1" m1 && mount "$l2" m2
+echo "journalled ext4" > m1/j.txt; echo "journalled xfs" > m2/j.txt; sync
+cp --sparse=always D.raw Ddirty.raw      # the image as a crash would leave it
+umount m1 m2; cleanup_loops; LOOPS=()
+r1=$(losetup -r -f --show -o $((2048 * 512)) --sizelimit $((65536 * 512)) Ddirty.raw); LOOPS+=("$r1")
+r2=$(losetup -r -f --show -o $((67584 * 512)) Ddirty.raw); LOOPS+=("$r2")
+mount -t ext4 -o ro "$r1" m1 2>/dev/null; e1=$?; umount m1 2>/dev/null
+mount -t xfs -o ro "$r2" m2 2>/dev/null; e2=$?; umount m2 2>/dev/null
+cleanup_loops; LOOPS=()
+[ $e1 -ne 0 ] && [ $e2 -ne 0 ]
+ok $? "control: both copies need journal recovery (a plain read-only mount of a read-only device fails)"
+qemu-img convert -f raw -O vmdk Ddirty.raw D.vmdk
+dsum=$(sha256sum < D.vmdk)
+run_client dirty.out --mount-all D.vmdk
+is "$(cat "$(mounted_at dirty.out d0p1)/j.txt" 2>/dev/null)" "journalled ext4" "dirty ext4 mounts read-only (journal replayed into the overlay)"
+is "$(cat "$(mounted_at dirty.out d0p2)/j.txt" 2>/dev/null)" "journalled xfs" "dirty xfs mounts read-only (log replayed into the overlay)"
+release dirty.out
+is "$(sha256sum < D.vmdk)" "$dsum" "the VMDK file is unchanged"
+
+# --- 4. two sets at once; a second read-write open is refused
+run_client s1.out --mount d0p1 A.vmdk
+run_client s2.out --mount d0p2 B.vmdk      # alone in its set, B is disk 0
+grep -q '^ready$' s1.out && grep -q '^ready$' s2.out; ok $? "two disk sets open at once"
+find "$(mounted_at s1.out d0p1)" "$(mounted_at s2.out d0p2)" -name '*.bin' | xargs -P 6 -n 1 sha256sum | cut -c1-64 | sort > two.sums
+grep -E '^d0p1 |^d1p2 ' manifest | grep '\.bin ' | awk '{print $3}' | sort > two.want
+is "$(cat two.sums)" "$(cat two.want)" "parallel readers across both sets get the right data" ||
+  diag "s1: $(grep -v '^{' s1.out | tr '\n' ' ') s2: $(grep -v '^{' s2.out | tr '\n' ' ')"
+release s1.out; release s2.out
+run_client w1.out --rw A.vmdk
+"$CLIENT" --rw A.vmdk > w2.out 2> w2.err
+is "$(awk '/^open-failed/ {print $2}' w2.out)" 15 "a second read-write open fails with VIX_E_FILE_ALREADY_LOCKED"
+grep -q "in use by process ${CPID[w1.out]}" w2.err; ok $? "its message names the holder's pid: $(grep -m1 -o 'in use by process [0-9]* ([^)]*)' w2.err)"
+"$CLIENT" A.vmdk > r2.out 2>&1
+is "$(awk '/^open-failed/ {print $2}' r2.out)" 15 "a read-only open is refused while it is open read-write"
+release w1.out
+"$CLIENT" --twice A.vmdk > tw.out 2>&1
+is "$(awk '/^second-open/ {print $2}' tw.out)" 0 "two read-only sets of one disk share it"
+
+# --- 5. SIGKILL: the next Init (or vixmount-cleanup) removes what is left
+for how in init command; do
+  run_client k.out --mount-all A.vmdk
+  grep -q '^ready$' k.out; ok $? "[$how] set with mounts open"
+  kill -9 "${CPID[k.out]}"; wait "${CPID[k.out]}" 2>/dev/null
+  v="FD_k_out"; eval "exec ${!v}>&-"; CLIENT_FDS=()
+  [ -n "$(leftovers)" ]; ok $? "[$how] after SIGKILL the mounts are still there"
+  if [ $how = init ]; then
+    "$CLIENT" C.vmdk > next.out 2> next.err
+    grep -q 'removed 1 disk set' next.err; ok $? "the next Init cleans up: $(grep -m1 -o 'removed .*died' next.err)"
+  else
+    out=$("$top_builddir/vixmount-cleanup" "$d/rt"); ok $? "vixmount-cleanup: $out"
+  fi
+  is "$(leftovers)" "" "[$how] no mount, loop device or process is left"
+  [ -z "$(ls "$d/rt/vixmount")" ]; ok $? "[$how] no set directory is left"
+done
+
+done_testing
