@@ -444,6 +444,22 @@ check_write (struct vmdk_disk *d, uint64_t count, uint64_t offset, bool zeroing,
   return 0;
 }
 
+/* Checks, then the session's CID change: 1 = go on, 0 = nothing to do,
+ * -1 = error. */
+static int
+begin_write (struct vmdk_disk *d, uint64_t count, uint64_t offset, bool zeroing,
+             struct vmdk_error *err)
+{
+  if (check_write (d, count, offset, zeroing, err) == -1)
+    return -1;
+  if (count == 0)
+    return 0;
+  if (change_cid (d, err) == -1)
+    return -1;
+  atomic_store (&d->dirty, true);
+  return 1;
+}
+
 static uint64_t
 grain_len (const struct extent *e, uint64_t g)
 {
@@ -615,13 +631,9 @@ vmdk_pwrite (struct vmdk_disk *d, const void *buf, size_t count, uint64_t offset
     vx_err (err, VMDK_ERR_INVAL, "vmdk_pwrite: NULL buffer");
     return -1;
   }
-  if (check_write (d, count, offset, false, err) == -1)
-    return -1;
-  if (count == 0)
-    return 0;
-  if (change_cid (d, err) == -1)
-    return -1;
-  atomic_store (&d->dirty, true);
+  int r = begin_write (d, count, offset, false, err);
+  if (r <= 0)
+    return r;
   while (count > 0) {
     struct extent *e = vx_find_extent (d, offset);
     uint64_t n = e->end_byte - offset, eoff = offset - e->start_byte;
@@ -697,13 +709,9 @@ static int
 zero_or_trim (struct vmdk_disk *d, uint64_t count, uint64_t offset, unsigned flags,
               bool trim, struct vmdk_error *err)
 {
-  if (check_write (d, count, offset, true, err) == -1)
-    return -1;
-  if (count == 0)
-    return 0;
-  if (change_cid (d, err) == -1)
-    return -1;
-  atomic_store (&d->dirty, true);
+  int r = begin_write (d, count, offset, true, err);
+  if (r <= 0)
+    return r;
   while (count > 0) {
     struct extent *e = vx_find_extent (d, offset);
     uint64_t n = e->end_byte - offset, eoff = offset - e->start_byte;

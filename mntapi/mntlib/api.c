@@ -24,6 +24,7 @@
 #include "vixMntapi.h"
 #include "vixMntapiExt.h"
 #include "vixDiskLibExt.h"
+#include "vixcodes.h"
 #include "vmdk.h"
 #include "volume.h"
 #include "runtime.h"
@@ -121,20 +122,7 @@ fail (VixError code, const char *fmt, ...)
 static VixError
 vmdk_code (const struct vmdk_error *e)
 {
-  switch (e->code) {
-  case VMDK_ERR_NOENT: return VIX_E_FILE_NOT_FOUND;
-  case VMDK_ERR_NOMEM: return VIX_E_OUT_OF_MEMORY;
-  case VMDK_ERR_ACCESS: return VIX_E_FILE_ACCESS_ERROR;
-  case VMDK_ERR_LOCKED: return VIX_E_FILE_ALREADY_LOCKED;
-  case VMDK_ERR_CID: return VIX_E_DISK_CID_MISMATCH;
-  case VMDK_ERR_CHAIN: return VIX_E_DISK_INVALIDCHAIN;
-  case VMDK_ERR_PATH: return VIX_E_FILE_NAME_INVALID;
-  case VMDK_ERR_UNSUPPORTED: return VIX_E_DISK_UNSUPPORTEDDISKVERSION;
-  case VMDK_ERR_READONLY: return VIX_E_FILE_READ_ONLY;
-  case VMDK_ERR_INVAL: return VIX_E_INVALID_ARG;
-  case VMDK_ERR_IO: return VIX_E_FILE_ERROR;
-  default: return VIX_E_DISK_INVALIDDISK;
-  }
+  return vx_vix_from_vmdk (e->code, e->sys_errno);
 }
 
 /* ---- config ------------------------------------------------------------------- */
