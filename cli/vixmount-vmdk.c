@@ -240,7 +240,7 @@ map_cb (void *opaque, const struct vmdk_map_entry *e)
   fprintf (m->f, "%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u, "
            "\"present\": %s, \"zero\": %s, \"data\": %s",
            m->first ? "[" : ",\n", e->offset, e->length, e->depth,
-           jbool (e->kind != VMDK_MAP_HOLE), jbool (e->kind != VMDK_MAP_DATA),
+           jbool (e->kind != VMDK_MAP_HOLE), jbool (e->kind != VMDK_MAP_DATA || e->zero),
            jbool (e->kind == VMDK_MAP_DATA));
   if (e->file_offset >= 0)
     fprintf (m->f, ", \"offset\": %" PRId64, e->file_offset);

@@ -643,7 +643,8 @@ add_map_entry (void *opaque, const struct vmdk_map_entry *e)
     return 0;
   switch (e->kind) {
   case VMDK_MAP_DATA:
-    type = 0;
+    /* a hole of a flat extent's file reads as zeros but is allocated */
+    type = e->zero ? NBDKIT_EXTENT_ZERO : 0;
     break;
   case VMDK_MAP_ZERO:
     /* Zeroed grains, ZERO extents, unmapped seSparse grains: nothing in

@@ -4,9 +4,11 @@
  * grain.  Runs of grains that are contiguous in the file become one pread;
  * unallocated runs fall through to the parent link.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -197,14 +199,15 @@ struct emitter {
 };
 
 static void
-emit (struct emitter *m, uint64_t off, uint64_t len, enum vmdk_map_kind kind,
-      unsigned depth, int64_t foff, const char *file, bool compressed)
+emit_z (struct emitter *m, uint64_t off, uint64_t len, enum vmdk_map_kind kind,
+        unsigned depth, int64_t foff, const char *file, bool compressed, bool zero)
 {
   struct vmdk_map_entry *p = &m->pend;
 
   if (m->stopped || len == 0)
     return;
   if (m->have && p->kind == kind && p->depth == depth && p->compressed == compressed
+      && p->zero == zero
       && p->file == file && p->offset + p->length == off
       && ((p->file_offset < 0 && foff < 0)
           || (p->file_offset >= 0 && (uint64_t) p->file_offset + p->length == (uint64_t) foff))) {
@@ -217,8 +220,50 @@ emit (struct emitter *m, uint64_t off, uint64_t len, enum vmdk_map_kind kind,
   }
   *p = (struct vmdk_map_entry) { .offset = off, .length = len, .kind = kind,
                                  .depth = depth, .file_offset = foff, .file = file,
-                                 .compressed = compressed };
+                                 .compressed = compressed, .zero = zero };
   m->have = true;
+}
+
+static void
+emit (struct emitter *m, uint64_t off, uint64_t len, enum vmdk_map_kind kind,
+      unsigned depth, int64_t foff, const char *file, bool compressed)
+{
+  emit_z (m, off, len, kind, depth, foff, file, compressed, false);
+}
+
+/* A flat extent's range: data, with holes of the file (SEEK_HOLE) marked as
+ * reading zeros, so NBD clients can skip them as they do for raw files. */
+static void
+flat_map (struct vmdk_disk *d, struct extent *e, uint64_t n, uint64_t eoff,
+          uint64_t voff, struct emitter *m)
+{
+  uint64_t base = e->info.flat_offset * SECTOR + eoff, done = 0;
+
+  while (done < n && !m->stopped) {
+    off_t pos = (off_t) (base + done), dpos, hpos;
+    uint64_t run;
+    bool zero;
+
+    dpos = lseek (e->fd, pos, SEEK_DATA);
+    if (dpos == pos) {                      /* data here: up to the next hole */
+      hpos = lseek (e->fd, pos, SEEK_HOLE);
+      run = hpos > pos ? (uint64_t) (hpos - pos) : n - done;
+      zero = false;
+    }
+    else if (dpos > pos || (dpos == -1 && errno == ENXIO)) {  /* a hole */
+      run = dpos > pos ? (uint64_t) (dpos - pos) : n - done;
+      zero = true;
+    }
+    else {                                  /* no SEEK_DATA: say data */
+      run = n - done;
+      zero = false;
+    }
+    if (run > n - done)
+      run = n - done;
+    emit_z (m, voff + done, run, VMDK_MAP_DATA, d->depth, (int64_t) (base + done), e->path,
+            false, zero);
+    done += run;
+  }
 }
 
 static int layer_map (struct vmdk_disk *d, uint64_t off, uint64_t len,
@@ -296,8 +341,7 @@ layer_map (struct vmdk_disk *d, uint64_t off, uint64_t len, struct emitter *m,
         return -1;
       break;
     default:
-      emit (m, off, n, VMDK_MAP_DATA, d->depth,
-            (int64_t) (e->info.flat_offset * SECTOR + eoff), e->path, false);
+      flat_map (d, e, n, eoff, off, m);
     }
     len -= n;
     off += n;

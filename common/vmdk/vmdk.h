@@ -181,6 +181,9 @@ struct vmdk_map_entry {
   int64_t file_offset;       /* DATA, uncompressed: byte offset in `file`, else -1 */
   const char *file;          /* DATA: path of the extent file, else NULL */
   bool compressed;           /* DATA held in compressed grains */
+  bool zero;                 /* DATA that reads as zeros: a hole in the file
+                                under a flat extent (as qemu-img map's
+                                "data": true, "zero": true) */
 };
 
 /* Calls cb for consecutive entries covering [offset, offset+length) in order;

@@ -324,7 +324,7 @@ start_one_nbdkit (struct VixDiskSetHandleStruct *s, size_t first, size_t n, cons
 
   if (!argv)
     return VIX_E_OUT_OF_MEMORY;
-  argv[a++] = (char *) "nbdkit";
+  argv[a++] = (char *) env_or ("VIXMOUNT_NBDKIT", "nbdkit");  /* a wrapper in tests */
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "-U";
   argv[a++] = (char *) sock;

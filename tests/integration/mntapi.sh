@@ -14,11 +14,17 @@
 need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs mcopy ntfs-3g blkid qemu-img python3 jq
 [ "$(id -u)" = 0 ] || bail "needs root (loop devices, mounts)"
 CLIENT="$top_builddir/tests/mntapi-client"
+. "$top_srcdir/tests/lib/plugin.sh"      # NBDKIT_ENV: sanitizer runtimes for nbdkit
 d=$(scratch)
 cd "$d" || bail "cd"
 mkdir rt
 printf 'tmpDirectory = "%s/rt"\n# unknown keys are ignored\nvixDiskLib.nfc.LogLevel = 1\n' "$d" > vix.conf
 export MNTAPI_CONFIG=$d/vix.conf
+if [ ${#NBDKIT_ENV[@]} -gt 0 ]; then   # sanitizer build: the library's nbdkit needs them too
+  { echo '#!/bin/sh'; printf 'exec env'; printf ' %q' "${NBDKIT_ENV[@]}"; echo ' nbdkit "$@"'; } > nbdkit-wrap
+  chmod +x nbdkit-wrap
+  export VIXMOUNT_NBDKIT=$d/nbdkit-wrap
+fi
 # mkfs.xfs refuses filesystems under 300 MB unless it is told this is a test
 export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 
