@@ -219,6 +219,16 @@ is "$(cat "$(mounted_at ro2.out d0p1)/new.txt")" "written through vixmount" "a l
 is "$(cat "$(mounted_at ro2.out d2)/new2.txt")" "and the flat disk" "and on the twoGbMaxExtentFlat disk"
 release ro2.out
 
+# --- 2b. a set from disks the caller opened with VixDiskLib_Open
+run_client h.out --handles --mount d0p1 --mount d1p2 A.vmdk B.vmdk
+grep -q '^ready$' h.out; ok $? "VixDiskLib_Open + VixMntapi_OpenDiskSet"
+is "$(cat "$(mounted_at h.out d0p1)/new.txt" 2>/dev/null)" "written through vixmount" "its volumes mount and read"
+m=$(mounted_at h.out d1p2)
+is "$(sha256sum < "$m/big.bin" | cut -c1-64)" "$(awk '$1 == "d1p2" && $2 == "big.bin" {print $3}' manifest)" \
+   "a second disk of the set reads right"
+release h.out
+grep -q '^closed 0$' h.out; ok $? "CloseDiskSet, then the caller closes its VixDiskLib handles"
+
 # --- 3. dirty journals: copies of ext4 and xfs taken while mounted
 truncate -s 96M D.raw
 printf 'start=2048, size=65536, type=83\nstart=67584, type=83\n' | sfdisk -q D.raw

@@ -2,7 +2,10 @@
  * backup tools do, for the integration tests.
  *
  *   mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold]
- *                 [--twice] DISK...
+ *                 [--twice] [--handles] DISK...
+ *
+ * --handles opens the disks with VixDiskLib_Open first (Windows-style
+ * clients) and builds the set with VixMntapi_OpenDiskSet.
  *
  * Init -> OpenDisks -> GetDiskSetInfo -> GetVolumeHandles -> (for each volume)
  * GetVolumeInfo + Vixmount_GetVolumeDetails, printed as one JSON line; then
@@ -51,7 +54,9 @@ main (int argc, char **argv)
 {
   const char *mounts[64];
   int nmounts = 0, rc = 0;
-  bool rw = false, all = false, hold = false, twice = false;
+  bool rw = false, all = false, hold = false, twice = false, handles = false;
+  VixDiskLibConnection conn = NULL;
+  VixDiskLibHandle dh[16] = { 0 };
   VixDiskSetHandle set = NULL;
   VixDiskSetInfo *si = NULL;
   VixVolumeHandle *vols = NULL;
@@ -64,6 +69,7 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "--mount-all")) all = true;
     else if (!strcmp (argv[i], "--hold")) hold = true;
     else if (!strcmp (argv[i], "--twice")) twice = true;
+    else if (!strcmp (argv[i], "--handles")) handles = true;
     else if (!strcmp (argv[i], "--mount") && i + 1 < argc && nmounts < 64) mounts[nmounts++] = argv[++i];
     else {
       fprintf (stderr, "usage: mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] DISK...\n");
@@ -80,11 +86,31 @@ main (int argc, char **argv)
     printf ("init-failed %" PRIu64 "\n", e);
     return 1;
   }
-  e = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
-                           rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set);
+  if (handles) {
+    VixDiskLibConnectParams cp;
+    memset (&cp, 0, sizeof cp);
+    e = VixDiskLib_Init (6, 5, logfn, logfn, logfn, NULL);
+    if (VIX_SUCCEEDED (e))
+      e = VixDiskLib_Connect (&cp, &conn);
+    for (int k = 0; VIX_SUCCEEDED (e) && k < argc - i && k < 16; k++)
+      e = VixDiskLib_Open (conn, argv[i + k], rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &dh[k]);
+    if (VIX_SUCCEEDED (e))
+      e = VixMntapi_OpenDiskSet (dh, (size_t) (argc - i), rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+                                 &set);
+  }
+  else
+    e = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
+                             rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set);
   if (VIX_FAILED (e)) {
     printf ("open-failed %" PRIu64 "\n", e);
     VixMntapi_Exit ();
+    for (int k = 0; k < 16; k++)
+      if (dh[k])
+        VixDiskLib_Close (dh[k]);
+    if (conn)
+      VixDiskLib_Disconnect (conn);
+    if (handles)
+      VixDiskLib_Exit ();
     return 1;
   }
   if (twice) {
@@ -182,5 +208,12 @@ main (int argc, char **argv)
   e = VixMntapi_CloseDiskSet (set);
   printf ("closed %" PRIu64 "\n", e);
   VixMntapi_Exit ();
+  if (handles) {            /* the caller's handles, closed after the set */
+    for (int k = 0; k < 16; k++)
+      if (dh[k])
+        VixDiskLib_Close (dh[k]);
+    VixDiskLib_Disconnect (conn);
+    VixDiskLib_Exit ();
+  }
   return rc;
 }
