@@ -1,0 +1,134 @@
+/* vixmount-fuse: the userspace block bridge.
+ *
+ * NBD exports (and byte ranges of them) presented as regular files of a FUSE
+ * filesystem, for loop devices to sit on where the kernel has no nbd driver.
+ *
+ *   export.c   one NBD export: its properties and a pool of libnbd handles
+ *   files.c    the file table (names, inodes, ranges) and the .control parser
+ *   fs.c       the FUSE low-level operations
+ *   main.c     options, start-up, daemonizing, signals, shutdown
+ */
+#ifndef VIXMOUNT_BRIDGE_H
+#define VIXMOUNT_BRIDGE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+struct nbd_handle;
+struct fuse_session;
+
+/* ---- logging (main.c) ------------------------------------------------- */
+/* To stderr while in the foreground or starting up, to syslog (or --log
+ * FILE) once daemonized.  Messages never end in a newline. */
+void vx_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void vx_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+extern bool vx_verbose;
+
+/* ---- export.c ----------------------------------------------------------- */
+struct export {
+  char *uri;
+  uint64_t size;
+  bool readonly;           /* the server's flag, or -r */
+  bool can_flush, can_fua, can_trim, can_zero, multi_conn;
+  uint32_t min_block;      /* the server's minimum block size (1: none) */
+  uint32_t max_request;    /* largest single NBD request we send */
+  pthread_rwlock_t rmw_lock; /* read-modify-write of a partial block
+                              * (write-locked) vs other writes */
+
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  unsigned nconn;          /* pool size (1 unless the server has multi-conn) */
+  unsigned nopen;          /* handles connected or being connected */
+  struct nbd_handle **idle;/* connected handles not in use (stack) */
+  unsigned nidle;
+  struct nbd_handle **all; /* every connected handle, for flush-all */
+  unsigned nall;
+};
+
+/* Connects once (reporting failures on stderr, naming the URI) and reads the
+ * export's size and flags.  Returns NULL on failure. */
+struct export *export_open (const char *uri, bool force_readonly,
+                            unsigned max_connections);
+void export_close (struct export *e);
+
+/* Take a handle from the pool (connecting another one up to nconn, waiting
+ * otherwise); give it back with export_put.  NULL (errno set) if a new
+ * connection failed and none is available. */
+struct nbd_handle *export_get (struct export *e);
+/* Return a handle; if it has died (server gone), it is closed instead. */
+void export_put (struct export *e, struct nbd_handle *h);
+
+/* Reads larger than this go out as pieces of this size, all in flight on
+ * one connection (0: one request). */
+extern unsigned export_read_split;
+/* The I/O, split into requests the server accepts.  Return 0 or an errno. */
+int export_pread (struct export *e, void *buf, size_t count, uint64_t off);
+int export_pwrite (struct export *e, const void *buf, size_t count,
+                   uint64_t off, bool fua);
+int export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim);
+int export_flush (struct export *e);
+
+/* ---- files.c ------------------------------------------------------------ */
+#define VX_ROOT_INO    1
+#define VX_CONTROL_INO 2
+#define VX_NAME_MAX    255
+
+struct vfile {
+  uint64_t ino;
+  char *name;
+  struct export *exp;
+  uint64_t offset;         /* into the export */
+  uint64_t length;
+  bool readonly;
+  bool removed;            /* no longer in the directory */
+  uint64_t nlookup;        /* kernel references (lookup - forget) */
+  unsigned nopen;          /* open file handles */
+};
+
+struct filetab {
+  pthread_mutex_t lock;
+  struct vfile **v;        /* listed and removed-but-referenced files */
+  size_t n, cap;
+  uint64_t next_ino;
+  unsigned generation;     /* bumped when anything changes (readdir) */
+};
+
+extern struct filetab files;
+
+/* Checks a file name: non-empty, no '/', no leading '.', <= 255 bytes.
+ * Returns NULL if good, else the reason. */
+const char *vfile_name_problem (const char *name);
+/* Adds a file (caller holds no lock).  0 or an errno; *why explains. */
+int vfile_add (const char *name, struct export *exp, uint64_t offset,
+               uint64_t length, bool readonly, struct vfile **out,
+               const char **why);
+/* Under files.lock: */
+struct vfile *vfile_by_name_locked (const char *name);
+struct vfile *vfile_by_ino_locked (uint64_t ino);
+/* Drops one open reference / lookups; frees a removed file with none. */
+void vfile_release (struct vfile *f);
+void vfile_forget (uint64_t ino, uint64_t nlookup);
+/* At exit, once no FUSE thread runs. */
+void vfile_free_all (void);
+
+/* Executes the lines of a write to .control.  0 or EINVAL (logged). */
+int control_write (struct fuse_session *se, const char *buf, size_t len);
+
+/* ---- fs.c --------------------------------------------------------------- */
+struct fs_config {
+  bool direct_io;          /* FOPEN_DIRECT_IO on every data file */
+  unsigned max_request;    /* max_read / max_write (bytes) */
+  double timeout;          /* attr and entry timeout (s) */
+  void (*on_init) (void);  /* called once the kernel has sent INIT */
+};
+extern struct fs_config fscfg;
+extern const struct fuse_lowlevel_ops vx_fs_ops;
+extern struct fuse_session *vx_session;
+
+/* Per-thread read buffer of at least SIZE bytes (NULL: ENOMEM). */
+void *thread_buffer (size_t size);
+
+#endif

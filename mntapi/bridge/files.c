@@ -1,0 +1,333 @@
+/* vixmount-fuse: the file table and the .control file.
+ *
+ * Every file is a byte range of one export: [offset, offset + length).  The
+ * files named on the command line cover their whole export; `add` lines
+ * written to .control create more (a partition at an offset of a disk).
+ * Inode numbers are never reused.  A removed file leaves the directory at
+ * once but lives on while the kernel still refers to it (lookups not yet
+ * forgotten, open handles: a loop device on it), so I/O in flight is safe.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "bridge.h"
+
+struct filetab files = {
+  .lock = PTHREAD_MUTEX_INITIALIZER,
+  .next_ino = VX_CONTROL_INO + 1,
+};
+
+const char *
+vfile_name_problem (const char *name)
+{
+  size_t len = strlen (name);
+
+  if (len == 0)
+    return "empty name";
+  if (len > VX_NAME_MAX)
+    return "name longer than 255 bytes";
+  if (name[0] == '.')
+    return "name starts with '.'";
+  if (strchr (name, '/'))
+    return "name contains '/'";
+  return NULL;
+}
+
+struct vfile *
+vfile_by_name_locked (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < files.n; i++)
+    if (!files.v[i]->removed && strcmp (files.v[i]->name, name) == 0)
+      return files.v[i];
+  return NULL;
+}
+
+struct vfile *
+vfile_by_ino_locked (uint64_t ino)
+{
+  size_t i;
+
+  for (i = 0; i < files.n; i++)
+    if (files.v[i]->ino == ino)
+      return files.v[i];
+  return NULL;
+}
+
+int
+vfile_add (const char *name, struct export *exp, uint64_t offset,
+           uint64_t length, bool readonly, struct vfile **out,
+           const char **why)
+{
+  struct vfile *f;
+
+  *why = vfile_name_problem (name);
+  if (*why)
+    return EINVAL;
+  if (offset > exp->size || length > exp->size - offset) {
+    *why = "range beyond the end of the base file";
+    return EINVAL;
+  }
+  f = calloc (1, sizeof *f);
+  if (f == NULL || (f->name = strdup (name)) == NULL) {
+    free (f);
+    *why = "out of memory";
+    return ENOMEM;
+  }
+  f->exp = exp;
+  f->offset = offset;
+  f->length = length;
+  f->readonly = readonly || exp->readonly;
+
+  pthread_mutex_lock (&files.lock);
+  if (vfile_by_name_locked (name) != NULL) {
+    pthread_mutex_unlock (&files.lock);
+    free (f->name);
+    free (f);
+    *why = "a file of that name exists";
+    return EEXIST;
+  }
+  if (files.n == files.cap) {
+    size_t cap = files.cap ? files.cap * 2 : 16;
+    struct vfile **v = realloc (files.v, cap * sizeof *v);
+    if (v == NULL) {
+      pthread_mutex_unlock (&files.lock);
+      free (f->name);
+      free (f);
+      *why = "out of memory";
+      return ENOMEM;
+    }
+    files.v = v;
+    files.cap = cap;
+  }
+  f->ino = files.next_ino++;
+  files.v[files.n++] = f;
+  files.generation++;
+  pthread_mutex_unlock (&files.lock);
+  if (out)
+    *out = f;
+  return 0;
+}
+
+/* Under files.lock: free F if nothing refers to it any more. */
+static void
+maybe_free_locked (struct vfile *f)
+{
+  size_t i;
+
+  if (!f->removed || f->nlookup > 0 || f->nopen > 0)
+    return;
+  for (i = 0; i < files.n; i++)
+    if (files.v[i] == f) {
+      files.v[i] = files.v[--files.n];
+      break;
+    }
+  free (f->name);
+  free (f);
+}
+
+void
+vfile_release (struct vfile *f)
+{
+  pthread_mutex_lock (&files.lock);
+  f->nopen--;
+  maybe_free_locked (f);
+  pthread_mutex_unlock (&files.lock);
+}
+
+void
+vfile_forget (uint64_t ino, uint64_t nlookup)
+{
+  struct vfile *f;
+
+  pthread_mutex_lock (&files.lock);
+  f = vfile_by_ino_locked (ino);
+  if (f) {
+    f->nlookup = nlookup < f->nlookup ? f->nlookup - nlookup : 0;
+    maybe_free_locked (f);
+  }
+  pthread_mutex_unlock (&files.lock);
+}
+
+/* ---- .control ------------------------------------------------------------ */
+
+/* A decimal number, or hexadecimal with 0x; no sign, no suffix. */
+static bool
+parse_u64 (const char *s, uint64_t *v)
+{
+  char *end;
+  int base = 10;
+
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s += 2;
+  }
+  if (!isxdigit ((unsigned char) s[0]))
+    return false;
+  errno = 0;
+  *v = strtoull (s, &end, base);
+  return errno == 0 && *end == '\0';
+}
+
+/* Splits LINE (modified) into at most MAX words; returns the count, or
+ * MAX + 1 if there are more. */
+static size_t
+split_words (char *line, char **w, size_t max)
+{
+  size_t n = 0;
+  char *save = NULL, *t;
+
+  for (t = strtok_r (line, " \t", &save); t; t = strtok_r (NULL, " \t", &save)) {
+    if (n == max)
+      return max + 1;
+    w[n++] = t;
+  }
+  return n;
+}
+
+static int
+control_add (struct fuse_session *se, char **w, size_t n, const char **why)
+{
+  struct vfile *base;
+  struct export *exp = NULL;
+  uint64_t off, len, base_off = 0, base_len = 0;
+  bool ro = false;
+  int r;
+
+  if (n != 5) {
+    *why = "usage: add NAME BASE OFFSET LENGTH";
+    return EINVAL;
+  }
+  if (!parse_u64 (w[3], &off) || !parse_u64 (w[4], &len)) {
+    *why = "OFFSET and LENGTH must be unsigned numbers (decimal or 0x hex)";
+    return EINVAL;
+  }
+  pthread_mutex_lock (&files.lock);
+  base = vfile_by_name_locked (w[2]);
+  if (base) {
+    exp = base->exp;
+    base_off = base->offset;
+    base_len = base->length;
+    ro = base->readonly;
+  }
+  pthread_mutex_unlock (&files.lock);
+  if (base == NULL) {
+    *why = "no such base file";
+    return EINVAL;
+  }
+  if (off > base_len || len > base_len - off) {
+    *why = "range beyond the end of the base file";
+    return EINVAL;
+  }
+  r = vfile_add (w[1], exp, base_off + off, len, ro, NULL, why);
+  if (r)
+    return EINVAL;
+  /* (The new file may already be gone again: use our copy of the name.)
+   * Nothing negative is cached (lookups of missing names fail without an
+   * entry timeout), but be sure the kernel asks again. */
+  fuse_lowlevel_notify_inval_entry (se, VX_ROOT_INO, w[1], strlen (w[1]));
+  vx_debug ("added %s: %s [%" PRIu64 ", +%" PRIu64 ")",
+            w[1], exp->uri, base_off + off, len);
+  return 0;
+}
+
+static int
+control_remove (struct fuse_session *se, char **w, size_t n, const char **why)
+{
+  struct vfile *f;
+  uint64_t ino = 0;
+
+  if (n != 2) {
+    *why = "usage: remove NAME";
+    return EINVAL;
+  }
+  pthread_mutex_lock (&files.lock);
+  f = vfile_by_name_locked (w[1]);
+  if (f) {
+    f->removed = true;
+    ino = f->ino;
+    files.generation++;
+    maybe_free_locked (f);
+  }
+  pthread_mutex_unlock (&files.lock);
+  if (ino == 0) {
+    *why = "no such file";
+    return EINVAL;
+  }
+  /* Drop the kernel's dentry so the name disappears at once. */
+  fuse_lowlevel_notify_delete (se, VX_ROOT_INO, ino, w[1], strlen (w[1]));
+  vx_debug ("removed %s", w[1]);
+  return 0;
+}
+
+int
+control_write (struct fuse_session *se, const char *buf, size_t len)
+{
+  char *copy, *line, *next, *w[6];
+  const char *why = NULL;
+  size_t n;
+  int r = 0;
+
+  if (memchr (buf, '\0', len)) {
+    vx_log (".control: NUL byte in write");
+    return EINVAL;
+  }
+  copy = strndup (buf, len);
+  if (copy == NULL)
+    return ENOMEM;
+  for (line = copy; line && *line && r == 0; line = next) {
+    char *orig;
+
+    next = strchr (line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (line[0] != '\0' && line[strlen (line) - 1] == '\r')
+      line[strlen (line) - 1] = '\0';
+    orig = strdup (line);
+    if (orig) {                 /* for the log: no control characters */
+      char *c;
+      for (c = orig; *c; c++)
+        if (iscntrl ((unsigned char) *c))
+          *c = '?';
+    }
+    n = split_words (line, w, 5);
+    if (n == 0)
+      ;                         /* blank line */
+    else if (strcmp (w[0], "add") == 0)
+      r = control_add (se, w, n, &why);
+    else if (strcmp (w[0], "remove") == 0)
+      r = control_remove (se, w, n, &why);
+    else {
+      why = "unknown command (expected add or remove)";
+      r = EINVAL;
+    }
+    if (r)
+      vx_log (".control: \"%s\": %s", orig ? orig : "", why);
+    free (orig);
+  }
+  free (copy);
+  return r;
+}
+
+void
+vfile_free_all (void)
+{
+  size_t i;
+
+  pthread_mutex_lock (&files.lock);
+  for (i = 0; i < files.n; i++) {
+    free (files.v[i]->name);
+    free (files.v[i]);
+  }
+  free (files.v);
+  files.v = NULL;
+  files.n = files.cap = 0;
+  pthread_mutex_unlock (&files.lock);
+}
