@@ -50,11 +50,12 @@ for i in $(seq "$ROUNDS"); do
   kill -9 "$NBDKIT_PID"
   wait "$cpid"; crc=$?
   nbdkit_stop "$NBDKIT_PID"      # reaps it
-  ok $crc "round $i: $(tail -1 client.out)"
-  nw=$(sed -n 's/^crashclient: \([0-9]*\) writes, \([0-9]*\) flushes.*/\1 \2/p' client.out)
-  [ "${nw% *}" -gt 0 ] 2>/dev/null
+  ok $crc "round $i: $(grep -m1 '^crashclient: [0-9]' client.out)" || diag "$(cat client.out)"
+  nwrites=$(sed -n 's/^crashclient: \([0-9]*\) writes, .*/\1/p' client.out)
+  nflush=$(sed -n 's/^crashclient: [0-9]* writes, \([0-9]*\) flushes.*/\1/p' client.out)
+  [ "${nwrites:-0}" -gt 0 ]
   ok $? "round $i: writes went through before the crash"
-  total_flushes=$(( ${total_flushes:-0} + ${nw#* } ))
+  total_flushes=$(( ${total_flushes:-0} + ${nflush:-0} ))
   qemu-img check -q -f vmdk disk.vmdk > check.out 2>&1
   ok $? "round $i: qemu-img check finds no corruption"
   grep -q 'unclean shutdown: yes' <("$VMDKTOOL" info disk.vmdk)

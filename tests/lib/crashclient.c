@@ -32,10 +32,12 @@ struct w { uint64_t off; uint32_t len; uint8_t *data; };
 /* The crash we wait for shows as a lost connection; anything else (a refused
  * write) is a failure of the test. */
 static bool
-lost_server (void)
+lost_server (struct nbd_handle *h)
 {
   int e = nbd_get_errno ();
-  if (e == ECONNRESET || e == EPIPE || e == ENOTCONN || e == ESHUTDOWN || e == 0)
+  /* the connection's state says it, whatever errno the failure carried */
+  if (nbd_aio_is_dead (h) > 0 || nbd_aio_is_closed (h) > 0 || e == ECONNRESET || e == EPIPE
+      || e == ENOTCONN || e == ESHUTDOWN)
     return true;
   fprintf (stderr, "crashclient: request refused: %s\n", nbd_get_error ());
   return false;
@@ -52,6 +54,7 @@ main (int argc, char **argv)
   FILE *pf;
 
   long ops = -1, done = 0;
+  bool refused = false;
   int zeros = 0, trims = 0;
   int64_t pref;
   if (argc == 7 && strcmp (argv[1], "--ops") == 0) {
@@ -95,8 +98,8 @@ main (int argc, char **argv)
       memset (data, 0, len);
       if ((kind == 7 ? nbd_trim (h, len, off, 0)
            : nbd_zero (h, len, off, kind == 9 ? 0 : LIBNBD_CMD_FLAG_NO_HOLE)) == -1) {
-        if (!lost_server ())
-          return 1;
+        free (data);                     /* not recorded yet */
+        refused = !lost_server (h);
         break;
       }
       if (a < b)
@@ -113,16 +116,14 @@ main (int argc, char **argv)
     else {
       pend[npend++] = (struct w) { off, len, data };  /* recorded before sending */
       if (nbd_pwrite (h, data, len, off, 0) == -1) {
-        if (!lost_server ())
-          return 1;
+        refused = !lost_server (h);
         break;
       }
       writes++;
     }
     if (npend == 64 || (r >> 40) % 8 == 0) {
       if (nbd_flush (h, 0) == -1) {
-        if (!lost_server ())
-          return 1;
+        refused = !lost_server (h);
         break;
       }
       flushes++;
@@ -136,6 +137,13 @@ main (int argc, char **argv)
       npend = 0;
       fdatasync (dfd);
     }
+  }
+  if (refused) {                        /* a failure of the test, not a crash */
+    for (size_t i = 0; i < npend; i++)
+      free (pend[i].data);
+    nbd_close (h);
+    close (dfd);
+    return 1;
   }
   if (ops >= 0) {                       /* the bounded run: flush and apply all */
     if (nbd_flush (h, 0) == -1) {
