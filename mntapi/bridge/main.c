@@ -147,7 +147,7 @@ usage (FILE *fp)
 "      --clone-fd          one /dev/fuse descriptor per thread\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
-"  -v, --verbose           log connections, requests sizes, control lines\n"
+"  -v, --verbose           also log connections, FUSE parameters, control lines\n"
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
 "\n"
