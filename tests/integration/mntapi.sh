@@ -33,10 +33,11 @@ cleanup_loops() { local l; for l in "${LOOPS[@]}"; do umount "$l" 2>/dev/null; l
 on_exit cleanup_loops
 on_exit "'$top_builddir/vixmount-cleanup' '$d' > /dev/null"
 
-# part IMG START_SECTOR SECTORS -> a loop device over that range
+# part IMG START_SECTOR SECTORS: $l = a loop device over that range, detached
+# at exit (runs in this shell: a $(...) subshell would lose the registration)
 part() {
-  local l; l=$(losetup -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1") || bail "losetup"
-  LOOPS+=("$l"); echo "$l"
+  l=$(losetup -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1") || bail "losetup"
+  LOOPS+=("$l")
 }
 # fill DIR TAG: a few files of known content; manifest lines "TAG PATH SHA256"
 fill() {
@@ -68,10 +69,10 @@ start=167936, size=49152, type=c
 start=219136, size=16384, type=82
 start=237568, size=16384, type=83
 EOF
-l=$(part A.raw 2048 98304); mkfs.ext4 -q -L rootfs "$l" && populate "$l" ext4 d0p1
-l=$(part A.raw 100352 65536); mkfs.xfs -q -L data "$l" && populate "$l" xfs d0p2
-l=$(part A.raw 167936 49152); mkfs.vfat -n BOOT "$l" > /dev/null && populate "$l" vfat d0p5
-l=$(part A.raw 219136 16384); mkswap -q -L swp "$l"
+part A.raw 2048 98304; mkfs.ext4 -q -L rootfs "$l" && populate "$l" ext4 d0p1
+part A.raw 100352 65536; mkfs.xfs -q -L data "$l" && populate "$l" xfs d0p2
+part A.raw 167936 49152; mkfs.vfat -n BOOT "$l" > /dev/null && populate "$l" vfat d0p5
+part A.raw 219136 16384; mkswap -q -L swp "$l"
 cleanup_loops; LOOPS=()
 
 # --- disk B: GPT with named partitions
@@ -79,9 +80,9 @@ truncate -s 128M B.raw
 sgdisk -n 1:2048:+16M -t 1:ef00 -c 1:"EFI system" -n 2:0:+48M -t 2:8300 -c 2:home \
        -n 3:0:+40M -t 3:0700 -c 3:windows B.raw > sgdisk.out || bail "sgdisk: $(cat sgdisk.out)"
 eval "$(sfdisk --json B.raw | jq -r '.partitiontable.partitions | to_entries[] | "B\(.key+1)=\"\(.value.start) \(.value.size)\""')"
-l=$(part B.raw $B1); mkfs.vfat -n ESP "$l" > /dev/null && populate "$l" vfat d1p1
-l=$(part B.raw $B2); mkfs.ext4 -q -L home "$l" && populate "$l" ext4 d1p2
-l=$(part B.raw $B3); mkntfs -q -Q -F -L WIN "$l" > /dev/null && populate "$l" ntfs d1p3
+part B.raw $B1; mkfs.vfat -n ESP "$l" > /dev/null && populate "$l" vfat d1p1
+part B.raw $B2; mkfs.ext4 -q -L home "$l" && populate "$l" ext4 d1p2
+part B.raw $B3; mkntfs -q -Q -F -L WIN "$l" > /dev/null && populate "$l" ntfs d1p3
 cleanup_loops; LOOPS=()
 
 # --- disk C: a filesystem on the whole disk
@@ -232,7 +233,7 @@ grep -q '^closed 0$' h.out; ok $? "CloseDiskSet, then the caller closes its VixD
 # --- 3. dirty journals: copies of ext4 and xfs taken while mounted
 truncate -s 96M D.raw
 printf 'start=2048, size=65536, type=83\nstart=67584, type=83\n' | sfdisk -q D.raw
-l1=$(part D.raw 2048 65536); l2=$(part D.raw 67584 $((96 * 2048 - 67584)))
+part D.raw 2048 65536; l1=$l; part D.raw 67584 $((96 * 2048 - 67584)); l2=$l
 mkfs.ext4 -q -L dirty4 "$l1" && mkfs.xfs -q -L dirtyx "$l2"
 mkdir -p m1 m2 && mount "$l1" m1 && mount "$l2" m2
 echo "journalled ext4" > m1/j.txt; echo "journalled xfs" > m2/j.txt; sync
@@ -289,4 +290,6 @@ for how in init command; do
   [ -z "$(ls "$d/rt/vixmount")" ]; ok $? "[$how] no set directory is left"
 done
 
+cleanup_loops; LOOPS=()
+is "$(losetup -a | grep -c "$d/" || true)" 0 "no loop device over this test's images is left attached"
 done_testing
