@@ -46,6 +46,8 @@ for i in $(seq "$ROUNDS"); do
   nbdkit_start "$d/sock" -- "file=disk.vmdk" || bail "nbdkit did not start (round $i)"
   "$CLIENT" "$d/sock" durable.raw pending.txt "$i" > client.out 2>&1 &
   cpid=$!
+  # kill only once the client is connected (else the round tests nothing)
+  for _ in $(seq 1000); do grep -q '^connected$' client.out 2>/dev/null && break; kill -0 $cpid 2>/dev/null || break; sleep 0.01; done
   sleep "0.$(( (RANDOM % 8) + 1 ))"
   kill -9 "$NBDKIT_PID"
   wait "$cpid"; crc=$?

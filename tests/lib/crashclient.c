@@ -73,6 +73,8 @@ main (int argc, char **argv)
     fprintf (stderr, "crashclient: %s\n", h ? nbd_get_error () : "setup failed");
     return 2;
   }
+  printf ("connected\n");       /* the test kills the server only after this */
+  fflush (stdout);
   size = (uint64_t) nbd_get_size (h);
   pref = nbd_get_block_size (h, LIBNBD_SIZE_PREFERRED);
   if (pref <= 0)
