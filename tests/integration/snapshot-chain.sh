@@ -15,16 +15,6 @@ M=$((1024 * 1024))
 G=65536
 SIZE=$((100 * M))
 
-qemu_io() {
-  local disk=$1 out; shift
-  local args=() c
-  for c in "$@"; do args+=(-c "$c"); done
-  if ! out=$(qemu-io -f vmdk "${args[@]}" "$disk" 2>&1) \
-     || grep -qiE 'error|fail|invalid' <<<"$out"; then
-    echo "$out" | sed 's/^/# qemu-io: /'
-    bail "qemu-io failed on $disk"
-  fi
-}
 
 # qemu_spec FILE [single]: how qemu-img names the disk (single: without its
 # backing file, i.e. one link)

@@ -22,17 +22,6 @@ ODD=$((100 * M + 512))          # not a multiple of the grain (doc 2.3)
 EVEN=$((100 * M))
 BIG=$((5 * 1024 * M))
 
-# qemu_io DISK CMD...: run all commands in one qemu-io session; fail loudly.
-qemu_io() {
-  local disk=$1 out; shift
-  local args=() c
-  for c in "$@"; do args+=(-c "$c"); done
-  if ! out=$(qemu-io -f vmdk "${args[@]}" "$disk" 2>&1) \
-     || grep -qiE 'error|fail|invalid' <<<"$out"; then
-    echo "$out" | sed 's/^/# qemu-io: /'
-    bail "qemu-io failed on $disk"
-  fi
-}
 
 # The patterns every disk gets (SIZE = virtual size in bytes).
 fill() {

@@ -42,16 +42,6 @@ log.fileLevel = "verbose"
 some.unknown.key = 42
 EOF
 
-qemu_io() {
-  local disk=$1 out; shift
-  local args=() c
-  for c in "$@"; do args+=(-c "$c"); done
-  if ! out=$(qemu-io -f vmdk "${args[@]}" "$disk" 2>&1) \
-     || grep -qiE 'error|fail|invalid' <<<"$out"; then
-    echo "$out" | sed 's/^/# qemu-io: /'
-    bail "qemu-io failed on $disk"
-  fi
-}
 
 fill() {
   local disk=$1 size=$2

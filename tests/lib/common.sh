@@ -51,3 +51,16 @@ scratch() {
 need() {  # need CMD...: a missing tool is a failure, never a skip
   local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || bail "missing tool: $c (run scripts/setup)"; done
 }
+
+# qemu_io DISK CMD...: run all commands in one qemu-io session on a VMDK;
+# any error bails out with qemu-io's output.
+qemu_io() {
+  local disk=$1 out; shift
+  local args=() c
+  for c in "$@"; do args+=(-c "$c"); done
+  if ! out=$(qemu-io -f vmdk "${args[@]}" "$disk" 2>&1) \
+     || grep -qiE 'error|fail|invalid' <<<"$out"; then
+    echo "$out" | sed 's/^/# qemu-io: /'
+    bail "qemu-io failed on $disk"
+  fi
+}
