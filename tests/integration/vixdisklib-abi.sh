@@ -12,13 +12,7 @@ INC="$top_srcdir/mntapi/include"
 
 out=$("$ABI" 2>&1)
 rc=$?
-while IFS= read -r line; do
-  case $line in
-    PASS\ *) ok 0 "${line#PASS }" ;;
-    FAIL\ *) ok 1 "${line#FAIL }" ;;
-    *) diag "$line" ;;
-  esac
-done <<<"$out"
+tap_lines <<<"$out"
 ok $rc "vixdisklib-abi: all checks passed (exit status $rc)"
 
 T=$(scratch)

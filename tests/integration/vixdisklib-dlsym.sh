@@ -17,13 +17,7 @@ run_list() {
   shift 2
   out=$(env "$@" "$DLSYM" "$lib" "$mode" 2>&1)
   rc=$?
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) ok 0 "$mode: ${line#PASS }" ;;
-      FAIL\ *) ok 1 "$mode: ${line#FAIL }" ;;
-      *) diag "$line" ;;
-    esac
-  done <<<"$out"
+  tap_lines "$mode" <<<"$out"
   ok $rc "$mode: every symbol resolved (exit status $rc)"
 }
 

@@ -24,13 +24,7 @@ printf 'this is not a VMDK\n' > "$T/garbage.vmdk"
 E=$(scratch)
 out=$("$MISUSE" "$T" 2>"$E/stderr")
 rc=$?
-while IFS= read -r line; do
-  case $line in
-    PASS\ *) ok 0 "${line#PASS }" ;;
-    FAIL\ *) ok 1 "${line#FAIL }" ;;
-    *) diag "$line" ;;
-  esac
-done <<<"$out"
+tap_lines <<<"$out"
 ok $rc "vixdisklib-misuse exits 0 (no failed check, no sanitizer report; status $rc)"
 [ $rc -eq 0 ] || sed 's/^/# stderr: /' "$E/stderr" | head -60
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$E/stderr"

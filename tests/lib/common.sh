@@ -64,3 +64,16 @@ qemu_io() {
     bail "qemu-io failed on $disk"
   fi
 }
+
+# tap_lines [PREFIX] <<<"$out": a C test program's "PASS what" / "FAIL what"
+# lines become TAP results (PREFIX prepended); other lines become diagnostics.
+tap_lines() {
+  local line pre=${1:+$1: }
+  while IFS= read -r line; do
+    case $line in
+      PASS\ *) ok 0 "$pre${line#PASS }" ;;
+      FAIL\ *) ok 1 "$pre${line#FAIL }" ;;
+      *) diag "$line" ;;
+    esac
+  done
+}
