@@ -4,6 +4,7 @@
  * filesystem, for loop devices to sit on where the kernel has no nbd driver.
  *
  *   export.c   one NBD export: its properties and a pool of libnbd handles
+ *   local.c    in-process VMDK reads of the blocks not written through us
  *   files.c    the file table (names, inodes, ranges) and the .control parser
  *   fs.c       the FUSE low-level operations
  *   main.c     options, start-up, daemonizing, signals, shutdown
@@ -19,6 +20,7 @@
 
 struct nbd_handle;
 struct fuse_session;
+struct local;
 
 /* ---- logging (main.c) ------------------------------------------------- */
 /* To stderr while in the foreground or starting up, to syslog (or --log
@@ -46,6 +48,8 @@ struct export {
   unsigned nidle;
   struct nbd_handle **all; /* every connected handle, for flush-all */
   unsigned nall;
+
+  struct local *local;     /* --vmdk: reads served in-process (local.c) */
 };
 
 /* Connects once (reporting failures on stderr, naming the URI) and reads the
@@ -70,6 +74,18 @@ int export_pwrite (struct export *e, const void *buf, size_t count,
                    uint64_t off, bool fua);
 int export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim);
 int export_flush (struct export *e);
+
+/* ---- local.c ------------------------------------------------------------ */
+/* Opens the VMDK at PATH read-only for in-process reads of E (its virtual
+ * size must be E's size).  0, or -1 (logged, naming PATH). */
+int export_attach_vmdk (struct export *e, const char *path);
+void local_close (struct local *l);
+/* Remembers that [OFF, OFF+LEN) of the export is being written: its blocks
+ * are read from the server from now on.  0 or ENOMEM. */
+int local_mark_written (struct local *l, uint64_t off, uint64_t len);
+/* Reads unwritten blocks in-process and the others through REMOTE. */
+int local_pread (struct export *e, char *buf, size_t count, uint64_t off,
+                 int (*remote) (struct export *, void *, size_t, uint64_t));
 
 /* ---- files.c ------------------------------------------------------------ */
 #define VX_ROOT_INO    1

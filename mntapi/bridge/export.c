@@ -140,6 +140,7 @@ export_close (struct export *e)
 
   if (e == NULL)
     return;
+  local_close (e->local);
   for (i = 0; i < e->nall; i++) {
     nbd_shutdown (e->all[i], 0);
     nbd_close (e->all[i]);
@@ -358,8 +359,8 @@ is_aligned (const struct export *e, uint64_t count, uint64_t off)
   return ((off | count) & (e->min_block - 1)) == 0;
 }
 
-int
-export_pread (struct export *e, void *buf, size_t count, uint64_t off)
+static int
+remote_pread (struct export *e, void *buf, size_t count, uint64_t off)
 {
   const uint64_t bs = e->min_block;
   char *p = buf, *bounce;
@@ -395,6 +396,14 @@ export_pread (struct export *e, void *buf, size_t count, uint64_t off)
  out:
   free (bounce);
   return err;
+}
+
+int
+export_pread (struct export *e, void *buf, size_t count, uint64_t off)
+{
+  if (e->local)
+    return local_pread (e, buf, count, off, remote_pread);
+  return remote_pread (e, buf, count, off);
 }
 
 /* Writes DATA (NULL: zeros) over [skip, skip+len) of the block at BLK. */
@@ -469,9 +478,32 @@ export_pwrite (struct export *e, const void *buf, size_t count,
 
   if (e->readonly)
     return EROFS;
+  if (e->local && (err = local_mark_written (e->local, off, count)) != 0)
+    return err;
   err = write_any (e, buf, count, off, flags, 0);
   if (err == 0 && fua && !e->can_fua)
     err = export_flush (e);
+  return err;
+}
+
+/* A server without NBD_CMD_WRITE_ZEROES (nbdkit's cow filter over a
+ * read-only plugin): zeros are written as data. */
+static int
+write_zeros (struct export *e, uint64_t count, uint64_t off)
+{
+  size_t bufsize = count < 1024 * 1024 ? count : 1024 * 1024;
+  char *zeros = calloc (1, bufsize);
+  int err = 0;
+
+  if (zeros == NULL)
+    return ENOMEM;
+  while (count > 0 && err == 0) {
+    size_t n = count < bufsize ? count : bufsize;
+    err = write_any (e, zeros, n, off, 0, 0);
+    off += n;
+    count -= n;
+  }
+  free (zeros);
   return err;
 }
 
@@ -480,8 +512,10 @@ export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
 {
   if (e->readonly)
     return EROFS;
+  if (e->local && local_mark_written (e->local, off, count) != 0)
+    return ENOMEM;
   if (!e->can_zero)
-    return EOPNOTSUPP;
+    return write_zeros (e, count, off);
   return write_any (e, NULL, count, off, 0,
                     may_trim ? 0 : LIBNBD_CMD_FLAG_NO_HOLE);
 }

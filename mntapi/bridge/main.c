@@ -145,6 +145,9 @@ usage (FILE *fp)
 "      --split SIZE        send larger reads as pieces of SIZE, all in flight\n"
 "                          on one connection (default 256K; 0: off)\n"
 "      --clone-fd          one /dev/fuse descriptor per thread\n"
+"      --vmdk NAME=PATH    read export NAME's blocks that were not written\n"
+"                          through this bridge from the VMDK at PATH in-process\n"
+"                          (only while nobody else writes the export or PATH)\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
 "  -v, --verbose           also log connections, FUSE parameters, control lines\n"
@@ -442,7 +445,7 @@ main (int argc, char *argv[])
 {
   enum { OPT_THREADS = 256, OPT_CONNECTIONS, OPT_PIDFILE, OPT_EWP,
          OPT_DIRECT_IO, OPT_MAX_REQUEST, OPT_READAHEAD, OPT_CLONE_FD,
-         OPT_LOG, OPT_SPLIT };
+         OPT_LOG, OPT_SPLIT, OPT_VMDK };
   static const struct option longopts[] = {
     { "readonly", no_argument, NULL, 'r' },
     { "read-only", no_argument, NULL, 'r' },
@@ -457,6 +460,7 @@ main (int argc, char *argv[])
     { "clone-fd", no_argument, NULL, OPT_CLONE_FD },
     { "log", required_argument, NULL, OPT_LOG },
     { "split", required_argument, NULL, OPT_SPLIT },
+    { "vmdk", required_argument, NULL, OPT_VMDK },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -464,6 +468,8 @@ main (int argc, char *argv[])
   };
   struct mapping *maps = NULL;
   size_t nmaps = 0, i, j;
+  const char **vmdks = NULL;    /* --vmdk arguments */
+  size_t nvmdks = 0;
   struct fuse_args args = FUSE_ARGS_INIT (0, NULL);
   struct fuse_loop_config *lcfg = NULL;
   char mntopts[512], pidabs[PATH_MAX];
@@ -508,6 +514,16 @@ main (int argc, char *argv[])
       }
       export_read_split = v;
       break;
+    case OPT_VMDK: {
+      const char **p = realloc (vmdks, (nvmdks + 1) * sizeof *vmdks);
+      if (p == NULL) {
+        perror (PROG);
+        return 1;
+      }
+      vmdks = p;
+      vmdks[nvmdks++] = optarg;
+      break;
+    }
     case OPT_READAHEAD:
       if (!parse_size (optarg, &v) || v > (1ull << 30)) {
         fprintf (stderr, "%s: --readahead: a size up to 1G, not '%s'\n",
@@ -586,6 +602,20 @@ main (int argc, char *argv[])
       }
   }
 
+  for (i = 0; i < nvmdks; i++) {
+    const char *eq = strchr (vmdks[i], '=');
+    for (j = 0; eq && eq[1] && j < nmaps; j++)
+      if (strlen (maps[j].name) == (size_t) (eq - vmdks[i]) &&
+          strncmp (maps[j].name, vmdks[i], eq - vmdks[i]) == 0)
+        break;
+    if (eq == NULL || eq[1] == '\0' || j == nmaps) {
+      fprintf (stderr, "%s: --vmdk '%s': expected NAME=PATH with the NAME "
+               "of an export\n", PROG, vmdks[i]);
+      status = 2;
+      goto out;
+    }
+  }
+
   if (opt.exit_with_parent) {
     if (watch_parent_setup () == -1)
       goto out;
@@ -600,6 +630,12 @@ main (int argc, char *argv[])
     maps[i].exp = export_open (maps[i].uri, opt.readonly, opt.connections);
     if (maps[i].exp == NULL)
       goto out;
+    for (j = 0; j < nvmdks; j++) {
+      size_t len = strlen (maps[i].name);
+      if (strncmp (vmdks[j], maps[i].name, len) == 0 && vmdks[j][len] == '=' &&
+          export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1) == -1)
+        goto out;
+    }
     if (vfile_add (maps[i].name, maps[i].exp, 0, maps[i].exp->size,
                    opt.readonly, NULL, &why) != 0) {
       vx_log ("%s: %s", maps[i].name, why);
@@ -691,6 +727,7 @@ main (int argc, char *argv[])
     free (maps[i].name);
   }
   free (maps);
+  free (vmdks);
   free (opt.mountpoint);
   if (parent_pidfd >= 0)
     close (parent_pidfd);

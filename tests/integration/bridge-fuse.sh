@@ -13,6 +13,12 @@
 #  3. ext4 in the second partition of an MBR disk, converted to
 #     monolithicSparse, served by the vmdk plugin, the partition added through
 #     .control, losetup -r --direct-io=on, mount -o ro,noload: file hashes.
+#  4. --vmdk (in-process reads) over nbdkit's cow filter, as read-only disk
+#     sets run it: O_DIRECT reads equal the source; with the server stopped
+#     (SIGSTOP) unwritten blocks still read, so they bypass NBD; unaligned
+#     writes and punched holes read back from the overlay, their neighbours
+#     from the VMDK; a range file sees them too; the VMDK is unchanged; bad
+#     --vmdk arguments (unknown name, missing file, other size) fail clearly.
 # Everything set up is torn down at exit, also on failure; the test checks
 # that no process, mount or loop device is left.
 . "$top_srcdir/tests/lib/common.sh"
@@ -326,10 +332,14 @@ vx_stop "$F" "$F_PID"; ok $? "fusermount3 -u, and the process exits"
 # 2. start-up errors, signals, --exit-with-parent
 # ============================================================================
 
-start_fails() {  # start_fails WANT-STATUS TEXT DESCRIPTION ARGS...
-  local want=$1 text=$2 what=$3 dir=$T/fail st; shift 3
+# start_fails WANT-STATUS TEXT DESCRIPTION [OPTIONS... --] NAME=URI...
+start_fails() {
+  local want=$1 text=$2 what=$3 dir=$T/fail st opts=(); shift 3
+  if [[ " $* " == *" -- "* ]]; then
+    while [ "$1" != -- ]; do opts+=("$1"); shift; done; shift
+  fi
   mkdir -p "$dir"
-  "$VXF" "$dir" "$@" < /dev/null > "$dir.out" 2> "$dir.err"
+  "$VXF" "${opts[@]}" "$dir" "$@" < /dev/null > "$dir.out" 2> "$dir.err"
   st=$?
   is "$st" "$want" "start-up error: $what: exit status $want"
   grep -qF -- "$text" "$dir.err"; ok $? "start-up error: $what: stderr says $text"
@@ -447,6 +457,64 @@ vx_stop "$D" "$D_PID"; ok $? "partition: fusermount3 -u, vixmount-fuse exits"
 nbdkit_stop "$DISK_SRV"; ok $? "partition: nbdkit exits cleanly"
 
 # ============================================================================
+# 4. --vmdk: unwritten blocks in-process, written ones from the cow overlay
+# ============================================================================
+
+# dread FILE OFFSET LENGTH: sha256 of a range read with O_DIRECT (past the
+# kernel's page cache, so the daemon answers); 4 KiB-aligned ranges only
+dread() {
+  dd if="$1" iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none |
+    sha256sum | cut -d' ' -f1
+}
+cp v.vmdk c.vmdk
+C_HASH0=$(hash_of c.vmdk)
+nbdkit_start "$T/cow.sock" --filter=cow -- file=c.vmdk || bail "nbdkit --filter=cow vmdk"
+COW_SRV=$NBDKIT_PID
+C=$T/fuse-cow
+vx_start "$C" -v --vmdk "cv=$T/c.vmdk" -- cv="$(nbd_uri "$T/cow.sock")"
+ok $? "--vmdk: vixmount-fuse starts with in-process reads of c.vmdk"
+C_PID=${VX_PID:-0}
+grep -q "read from $T/c.vmdk in-process" "$C.log"; ok $? "--vmdk: the log says the export is read in-process"
+is "$(stat -c %a "$C/cv")" 644 "--vmdk: the file stays writable (the overlay takes writes)"
+is "$(dread "$C/cv" 0 "$VM_SIZE")" "$(hash_of vback.raw)" "--vmdk: O_DIRECT sha256 equals qemu-img convert -O raw"
+odirect_check "$C/cv" vback.raw; ok $? "--vmdk: O_DIRECT reads at unaligned offsets match"
+
+kill -STOP "$COW_SRV"
+got=$(timeout 10 dd if="$C/cv" iflag=direct,skip_bytes,count_bytes skip=$((3 << 20)) count=$((2 << 20)) \
+        bs=1M status=none | sha256sum | cut -d' ' -f1)
+kill -CONT "$COW_SRV"
+is "$got" "$(rng vback.raw $((3 << 20)) $((2 << 20)))" "--vmdk: with nbdkit stopped, unwritten blocks still read (no NBD)"
+
+# unaligned write and a punched hole, mirrored into the expected image
+cp vback.raw c.expect
+head -c 10000 /dev/urandom > pat.bin
+dd if=pat.bin of="$C/cv" bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none
+ok $? "--vmdk: write 10000 bytes at 3 MiB + 1000"
+dd if=pat.bin of=c.expect bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none
+fallocate --punch-hole --keep-size -o $(((7 << 20) + 4096)) -l 69632 "$C/cv"
+ok $? "--vmdk: punch a hole at 7 MiB + 4 KiB"
+dd if=/dev/zero of=c.expect bs=69632 count=1 seek=$(((7 << 20) + 4096)) oflag=seek_bytes conv=notrunc status=none
+is "$(dread "$C/cv" $((3 << 20)) 16384)" "$(rng c.expect $((3 << 20)) 16384)" \
+  "--vmdk: the written blocks read back (from the overlay), with their unwritten neighbours"
+is "$(dread "$C/cv" $((7 << 20)) $((1 << 20)))" "$(rng c.expect $((7 << 20)) $((1 << 20)))" \
+  "--vmdk: the punched range reads as zeros, the rest of that MiB as before"
+is "$(dread "$C/cv" 0 "$VM_SIZE")" "$(hash_of c.expect)" "--vmdk: the whole file equals the source plus the changes"
+echo "add cp cv $((3 << 20)) $((5 << 20))" > "$C/.control"; ok $? "--vmdk: add a range file over the export"
+is "$(dread "$C/cp" 0 $((5 << 20)))" "$(rng c.expect $((3 << 20)) $((5 << 20)))" "--vmdk: the range file sees the changes too"
+vx_stop "$C" "$C_PID"; ok $? "--vmdk: fusermount3 -u, vixmount-fuse exits"
+nbdkit_stop "$COW_SRV"; ok $? "--vmdk: nbdkit exits cleanly"
+is "$(hash_of c.vmdk)" "$C_HASH0" "--vmdk: c.vmdk is unchanged (writes went to the overlay)"
+
+nbdkit_start "$T/vm2.sock" -r -- file=v.vmdk || bail "nbdkit vmdk plugin (v.vmdk again)"
+V2_SRV=$NBDKIT_PID
+V2_URI=$(nbd_uri "$T/vm2.sock")
+start_fails 2 "expected NAME=PATH with the NAME of an export" "--vmdk for an unknown name" \
+  --vmdk "x=$T/v.vmdk" -- vm="$V2_URI"
+start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$V2_URI"
+start_fails 1 "differs from the size" "--vmdk of a disk of another size" --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
+nbdkit_stop "$V2_SRV"; ok $? "--vmdk: the second v.vmdk server exits cleanly"
+
+# ============================================================================
 # nothing left behind
 # ============================================================================
 nbdkit_stop "$VM_SRV"; ok $? "vmdk plugin server exits cleanly"
@@ -455,7 +523,7 @@ qemu-img compare -q -f vmdk -F raw w.vmdk vw.expect; ok $? "qemu-img: w.vmdk hol
 for p in "$FILE_SRV" "$MEM_SRV"; do kill "$p"; wait "$p" 2>/dev/null; forget SERVERS "$p"; done
 gone=0
 for p in "$F_PID" "${R_PID:-}" "${S_PID:-}" "${FG_PID:-}" "${E_PID:-}" "${E2_PID:-}" "$D_PID" \
-         "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$FILE_SRV" "$MEM_SRV"; do
+         "$C_PID" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$COW_SRV" "$V2_SRV" "$FILE_SRV" "$MEM_SRV"; do
   [ -n "$p" ] && alive "$p" && { diag "process $p still running"; gone=1; }
 done
 ok $gone "no vixmount-fuse or nbdkit process left"
