@@ -383,8 +383,9 @@ start_nbdkit (struct VixDiskSetHandleStruct *s)
 static VixError
 start_bridge (struct VixDiskSetHandleStruct *s)
 {
+  static const char vmdk_opt[] = "--vmdk";
   const char *prog = env_or ("VIXMOUNT_FUSE", VIXMOUNT_FUSE_DEFAULT);
-  char **argv = calloc (s->ndisks + 10, sizeof *argv), *pidfile = NULL;
+  char **argv = calloc (3 * s->ndisks + 10, sizeof *argv), *pidfile = NULL;
   size_t a = 0, first;
   VixError e = VIX_OK;
 
@@ -397,8 +398,19 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "--pidfile";
   argv[a++] = pidfile;
-  argv[a++] = s->fuse_dir;
   first = a;
+  /* A read-only set: nothing but the bridge writes its NBD exports (into the
+   * cow overlays), so the blocks it has not written are read in-process
+   * from the VMDK files, without the NBD hop. */
+  for (size_t i = 0; s->readonly && i < s->ndisks; i++) {
+    argv[a++] = (char *) vmdk_opt;
+    if (asprintf (&argv[a++], "d%zu=%s", i, s->paths[i]) < 0) {
+      argv[--a] = NULL;
+      e = VIX_E_OUT_OF_MEMORY;
+      goto out;
+    }
+  }
+  argv[a++] = s->fuse_dir;
   for (size_t i = 0; i < s->ndisks; i++)
     if ((s->readonly ? asprintf (&argv[a++], "d%zu=nbd+unix:///?socket=%s", i, s->socks[i])
          : asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->socks[i])) < 0) {
@@ -424,7 +436,8 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   }
  out:
   for (size_t i = first; i < a; i++)
-    free (argv[i]);
+    if (argv[i] != s->fuse_dir && argv[i] != vmdk_opt)  /* not allocated */
+      free (argv[i]);
   free (argv);
   free (pidfile);
   return e;

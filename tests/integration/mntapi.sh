@@ -196,6 +196,16 @@ is "$bad" 0 "all $(wc -l < manifest) files read through the mounts have the sour
 opts=$(grep " $(mounted_at all.out d0p1) " /proc/mounts | awk '{print $4}')
 case ,$opts, in *,ro,*nosuid*nodev*noexec*) ok 0 "read-only mount options: $opts";; *) ok 1 "mount options: $opts";; esac
 is "$(grep " $(mounted_at all.out d0p2) " /proc/mounts | grep -c nouuid)" 1 "xfs mounts with nouuid"
+# how the set runs: in-process reads for read-only sets, direct-I/O loops
+is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -o -- '--vmdk d[0-9]*=[^ ]*' | sort | tr '\n' ' ')" \
+  "--vmdk d0=$d/A.vmdk --vmdk d1=$d/B.vmdk --vmdk d2=$d/C.vmdk " \
+  "the read-only set's bridge reads each disk's VMDK in-process (--vmdk)"
+dio= ra=
+for l in $(losetup -a | grep -F "$d/rt/" | cut -d: -f1); do
+  dio+=$(cat "/sys/block/${l#/dev/}/loop/dio"); ra+=" $(cat "/sys/block/${l#/dev/}/queue/read_ahead_kb")"
+done
+is "$dio" 1111111 "the 7 loop devices do direct I/O (no second page cache under the filesystem)"
+is "$(tr ' ' '\n' <<< "$ra" | grep . | sort -u)" 4096 "their read-ahead is 4 MiB"
 # parallel readers on the set's mounts
 find "$(mounted_at all.out d0p1)" "$(mounted_at all.out d1p3)" "$(mounted_at all.out d0p2)" -type f ! -path '*lost+found*' \
   | xargs -P 8 -n 1 sha256sum > par.sums 2>&1
@@ -211,6 +221,8 @@ is "$(vmdk_sums)" "$sums0" "the VMDK files are unchanged after a read-only set"
 run_client rw.out --rw --mount d0p1:rw --mount d2:rw A.vmdk C.vmdk
 m=$(mounted_at rw.out d0p1)
 grep -q " $m ext4 rw," /proc/mounts; ok $? "read-write mount of an ext4 volume"
+is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- --vmdk)" 0 \
+  "a read-write set's bridge reads through nbdkit only (no --vmdk)"
 echo "written through vixmount" > "$m/new.txt"; ok $? "write a file into it"
 echo "and the flat disk" > "$(mounted_at rw.out d2)/new2.txt"
 release rw.out
@@ -249,6 +261,7 @@ ok $? "control: both copies need journal recovery (a plain read-only mount of a 
 qemu-img convert -f raw -O vmdk Ddirty.raw D.vmdk
 dsum=$(sha256sum < D.vmdk)
 run_client dirty.out --mount-all D.vmdk
+sync; echo 3 > /proc/sys/vm/drop_caches   # replayed blocks must come back from the overlay
 is "$(cat "$(mounted_at dirty.out d0p1)/j.txt" 2>/dev/null)" "journalled ext4" "dirty ext4 mounts read-only (journal replayed into the overlay)"
 is "$(cat "$(mounted_at dirty.out d0p2)/j.txt" 2>/dev/null)" "journalled xfs" "dirty xfs mounts read-only (log replayed into the overlay)"
 release dirty.out
