@@ -4,7 +4,7 @@
  * filesystem, for loop devices to sit on where the kernel has no nbd driver.
  *
  *   export.c   one NBD export: its properties and a pool of libnbd handles
- *   local.c    in-process VMDK reads of the blocks not written through us
+ *   local.c    the --cow overlay and in-process VMDK reads (--vmdk)
  *   files.c    the file table (names, inodes, ranges) and the .control parser
  *   fs.c       the FUSE low-level operations
  *   main.c     options, start-up, daemonizing, signals, shutdown
@@ -49,7 +49,7 @@ struct export {
   struct nbd_handle **all; /* every connected handle, for flush-all */
   unsigned nall;
 
-  struct local *local;     /* --vmdk: reads served in-process (local.c) */
+  struct local *local;     /* --cow overlay, --vmdk reads (local.c) */
 };
 
 /* Connects once (reporting failures on stderr, naming the URI) and reads the
@@ -76,16 +76,25 @@ int export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim);
 int export_flush (struct export *e);
 
 /* ---- local.c ------------------------------------------------------------ */
-/* Opens the VMDK at PATH read-only for in-process reads of E (its virtual
- * size must be E's size).  0, or -1 (logged, naming PATH). */
+/* --cow: writes to E go into a private, unlinked overlay file in DIR, never
+ * to the server.  0, or -1 (logged). */
+int export_enable_cow (struct export *e, const char *dir);
+/* --vmdk: blocks of E not written into the overlay are read in-process from
+ * the VMDK at PATH (its virtual size must be E's size).  0, or -1 (logged,
+ * naming PATH). */
 int export_attach_vmdk (struct export *e, const char *path);
+bool local_has_overlay (const struct local *l);   /* l may be NULL */
+bool local_has_vmdk (const struct local *l);
 void local_close (struct local *l);
-/* Remembers that [OFF, OFF+LEN) of the export is being written: its blocks
- * are read from the server from now on.  0 or ENOMEM. */
-int local_mark_written (struct local *l, uint64_t off, uint64_t len);
-/* Reads unwritten blocks in-process and the others through REMOTE. */
+/* Reads written blocks from the overlay, the others from the VMDK or through
+ * REMOTE (the server).  0 or an errno. */
 int local_pread (struct export *e, char *buf, size_t count, uint64_t off,
                  int (*remote) (struct export *, void *, size_t, uint64_t));
+/* Writes DATA (NULL: zeros) into the overlay; partial blocks are completed
+ * from below.  0 or an errno. */
+int local_cow_write (struct export *e, const void *data, uint64_t count,
+                     uint64_t off,
+                     int (*remote) (struct export *, void *, size_t, uint64_t));
 
 /* ---- files.c ------------------------------------------------------------ */
 #define VX_ROOT_INO    1

@@ -478,16 +478,15 @@ export_pwrite (struct export *e, const void *buf, size_t count,
 
   if (e->readonly)
     return EROFS;
-  if (e->local && (err = local_mark_written (e->local, off, count)) != 0)
-    return err;
+  if (local_has_overlay (e->local))
+    return local_cow_write (e, buf, count, off, remote_pread);
   err = write_any (e, buf, count, off, flags, 0);
   if (err == 0 && fua && !e->can_fua)
     err = export_flush (e);
   return err;
 }
 
-/* A server without NBD_CMD_WRITE_ZEROES (nbdkit's cow filter over a
- * read-only plugin): zeros are written as data. */
+/* A server without NBD_CMD_WRITE_ZEROES: zeros are written as data. */
 static int
 write_zeros (struct export *e, uint64_t count, uint64_t off)
 {
@@ -512,8 +511,8 @@ export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
 {
   if (e->readonly)
     return EROFS;
-  if (e->local && local_mark_written (e->local, off, count) != 0)
-    return ENOMEM;
+  if (local_has_overlay (e->local))
+    return local_cow_write (e, NULL, count, off, remote_pread);
   if (!e->can_zero)
     return write_zeros (e, count, off);
   return write_any (e, NULL, count, off, 0,
@@ -523,8 +522,8 @@ export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
 int
 export_flush (struct export *e)
 {
-  if (e->readonly || !e->can_flush)
-    return 0;
+  if (e->readonly || !e->can_flush || local_has_overlay (e->local))
+    return 0;                   /* an overlay dies with us: nothing to make durable */
   /* nconn > 1 only with multi-conn, where one flush covers every
    * connection's completed writes. */
   WITH_HANDLE (e, nbd_flush (h_, 0));

@@ -1,79 +1,74 @@
-/* vixmount-fuse: in-process reads of a VMDK behind an NBD export.
+/* vixmount-fuse: a private copy-on-write overlay, and in-process VMDK reads.
  *
- * With --vmdk NAME=PATH the bridge opens the disk a second time, read-only,
- * with the same VMDK engine the nbdkit plugin uses, and reads the blocks
- * nobody has written through this bridge straight from the files: no NBD
- * request, no socket copy, no server thread hand-off.  Everything written
- * through the bridge (journal replay into a copy-on-write overlay, or any
- * write when the export is writable) is remembered in a bitmap of 4 KiB
- * blocks, and reads of those blocks keep going to the NBD server, which is
- * the one that has them.
+ * --cow: writes to an export never reach the server.  They go into an
+ * overlay file (a sparse temporary file of the export's size, unlinked from
+ * the start, so it disappears with the process) in 4 KiB blocks, and the
+ * blocks written are remembered in a bitmap; reads of those blocks come from
+ * the overlay, all others from below.  The server may be read-only: this is
+ * how a read-only disk set lets the kernel replay a dirty journal while
+ * mounting without anything reaching the VMDK.
  *
- * That is only correct while the bridge is the sole writer of the export and
- * the VMDK files do not change underneath: a read-only disk set (nbdkit's cow
- * filter over a read-only plugin) is exactly that case.  libvixMntapi uses
- * it there and nowhere else.
+ * --vmdk NAME=PATH: "below" is the VMDK itself, opened a second time,
+ * read-only, with the engine the nbdkit plugin uses: no NBD request, no
+ * socket copy, no server thread hand-off for the blocks the guest's
+ * filesystem has not changed.  Correct only while the VMDK files do not
+ * change, so it needs the export to be read-only or --cow (nothing this
+ * bridge writes reaches the server).
  *
  * The bitmap is two-level: one pointer per chunk (at most 65536 chunks,
- * each at least 1 GiB), a chunk's bits allocated at its first write.  All
- * accesses are atomic, so readers never lock.  A write marks its blocks
- * before it is sent, hence once a write has been answered every later read
- * of those bytes goes to the server.
+ * each at least 1 GiB), a chunk's bits allocated at its first write.  Bits
+ * are set after the block's data is in the overlay, with atomic operations,
+ * so readers never lock.  Writers serialise on one lock per export: whole
+ * blocks are written in place, partial ones are read, merged and written
+ * back, and a block must not be merged by two writers at once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "vmdk.h"
 
-#define DIRTY_SHIFT 12                  /* 4 KiB blocks */
+#define BLOCK_SHIFT 12                  /* 4 KiB blocks */
+#define BLOCK_SIZE (1u << BLOCK_SHIFT)
 #define MIN_CHUNK_SHIFT 30              /* 1 GiB */
 #define MAX_CHUNKS_SHIFT 16             /* 65536 chunks */
 
-
 struct local {
-  struct vmdk_disk *disk;
-  char *path;
   uint64_t size;
+  /* --vmdk */
+  struct vmdk_disk *disk;
+  /* --cow */
+  int overlay_fd;                       /* -1: no overlay */
+  pthread_mutex_t write_lock;
+  /* written blocks */
   unsigned chunk_shift;
   size_t nchunks;
-  atomic_bool any_dirty;
+  atomic_bool any_written;
   _Atomic (uint64_t *) *chunk;          /* bitmaps, NULL until written */
 };
 
-int
-export_attach_vmdk (struct export *e, const char *path)
+static struct local *
+local_get (struct export *e)
 {
-  struct vmdk_options opts = { .flags = VMDK_OPEN_RDONLY };
-  struct vmdk_error err;
-  struct local *l;
+  struct local *l = e->local;
   unsigned bits = 0;
 
-  if (e->local) {
-    vx_log ("%s: a VMDK is attached to %s already", path, e->uri);
-    return -1;
-  }
+  if (l)
+    return l;
   l = calloc (1, sizeof *l);
-  if (l == NULL || (l->path = strdup (path)) == NULL) {
-    vx_log ("%s: %s", path, strerror (ENOMEM));
-    free (l);
-    return -1;
-  }
-  l->disk = vmdk_open (path, &opts, &err);
-  if (l->disk == NULL) {
-    vx_log ("%s", err.msg);
-    goto fail;
-  }
-  l->size = vmdk_size (l->disk);
-  if (l->size != e->size) {
-    vx_log ("%s: virtual size %" PRIu64 " differs from the size of %s (%"
-            PRIu64 "): not the disk this export serves", path, l->size,
-            e->uri, e->size);
-    goto fail;
-  }
+  if (l == NULL)
+    return NULL;
+  l->size = e->size;
+  l->overlay_fd = -1;
+  pthread_mutex_init (&l->write_lock, NULL);
   while (bits < 64 && (UINT64_C (1) << bits) < l->size)
     bits++;
   l->chunk_shift = bits > MIN_CHUNK_SHIFT + MAX_CHUNKS_SHIFT ?
@@ -82,19 +77,11 @@ export_attach_vmdk (struct export *e, const char *path)
                (size_t) ((l->size - 1) >> l->chunk_shift) + 1;
   l->chunk = calloc (l->nchunks, sizeof *l->chunk);
   if (l->chunk == NULL) {
-    vx_log ("%s: %s", path, strerror (ENOMEM));
-    goto fail;
+    free (l);
+    return NULL;
   }
   e->local = l;
-  vx_debug ("%s: unwritten blocks read from %s in-process", e->uri, path);
-  return 0;
-
- fail:
-  if (l->disk)
-    vmdk_close (l->disk);
-  free (l->path);
-  free (l);
-  return -1;
+  return l;
 }
 
 void
@@ -104,19 +91,107 @@ local_close (struct local *l)
 
   if (l == NULL)
     return;
-  vmdk_close (l->disk);
+  if (l->disk)
+    vmdk_close (l->disk);
+  if (l->overlay_fd >= 0)
+    close (l->overlay_fd);
+  pthread_mutex_destroy (&l->write_lock);
   for (i = 0; i < l->nchunks; i++)
     free (atomic_load (&l->chunk[i]));
   free (l->chunk);
-  free (l->path);
   free (l);
 }
 
-/* Bits per chunk and words per chunk's bitmap. */
+int
+export_attach_vmdk (struct export *e, const char *path)
+{
+  struct vmdk_options opts = { .flags = VMDK_OPEN_RDONLY };
+  struct vmdk_error err;
+  struct vmdk_disk *disk;
+  struct local *l;
+
+  if (e->local && e->local->disk) {
+    vx_log ("%s: a VMDK is attached to %s already", path, e->uri);
+    return -1;
+  }
+  disk = vmdk_open (path, &opts, &err);
+  if (disk == NULL) {
+    vx_log ("%s", err.msg);
+    return -1;
+  }
+  if (vmdk_size (disk) != e->size) {
+    vx_log ("%s: virtual size %" PRIu64 " differs from the size of %s (%"
+            PRIu64 "): not the disk this export serves", path,
+            vmdk_size (disk), e->uri, e->size);
+    vmdk_close (disk);
+    return -1;
+  }
+  if ((l = local_get (e)) == NULL) {
+    vx_log ("%s: %s", path, strerror (ENOMEM));
+    vmdk_close (disk);
+    return -1;
+  }
+  l->disk = disk;
+  vx_debug ("%s: unwritten blocks read from %s in-process", e->uri, path);
+  return 0;
+}
+
+int
+export_enable_cow (struct export *e, const char *dir)
+{
+  struct local *l;
+  int fd;
+
+  if (e->local && e->local->overlay_fd >= 0)
+    return 0;
+  fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    char tmpl[PATH_MAX];
+    if (snprintf (tmpl, sizeof tmpl, "%s/vixmount-cow.XXXXXX", dir) >= (int) sizeof tmpl) {
+      errno = ENAMETOOLONG;
+      fd = -1;
+    }
+    else if ((fd = mkostemp (tmpl, O_CLOEXEC)) >= 0)
+      unlink (tmpl);
+  }
+  if (fd == -1) {
+    vx_log ("%s: cannot create the overlay for %s: %s", dir, e->uri, strerror (errno));
+    return -1;
+  }
+  if (ftruncate (fd, (off_t) e->size) == -1) {
+    vx_log ("%s: overlay of %" PRIu64 " bytes for %s: %s", dir, e->size, e->uri,
+            strerror (errno));
+    close (fd);
+    return -1;
+  }
+  if ((l = local_get (e)) == NULL) {
+    vx_log ("%s: %s", dir, strerror (ENOMEM));
+    close (fd);
+    return -1;
+  }
+  l->overlay_fd = fd;
+  vx_debug ("%s: writes go to a private overlay in %s", e->uri, dir);
+  return 0;
+}
+
+bool
+local_has_overlay (const struct local *l)
+{
+  return l && l->overlay_fd >= 0;
+}
+
+bool
+local_has_vmdk (const struct local *l)
+{
+  return l && l->disk;
+}
+
+/* ---- the bitmap of written blocks ---------------------------------------- */
+
 static uint64_t
 chunk_bits (const struct local *l)
 {
-  return UINT64_C (1) << (l->chunk_shift - DIRTY_SHIFT);
+  return UINT64_C (1) << (l->chunk_shift - BLOCK_SHIFT);
 }
 
 static uint64_t *
@@ -136,34 +211,11 @@ chunk_get (struct local *l, size_t c, bool create)
   return p;
 }
 
-int
-local_mark_written (struct local *l, uint64_t off, uint64_t len)
-{
-  uint64_t b, last;
-
-  if (len == 0 || off >= l->size)
-    return 0;
-  if (len > l->size - off)
-    len = l->size - off;
-  b = off >> DIRTY_SHIFT;
-  last = (off + len - 1) >> DIRTY_SHIFT;
-  for (; b <= last; b++) {
-    uint64_t inchunk = b & (chunk_bits (l) - 1);
-    uint64_t *bits = chunk_get (l, b >> (l->chunk_shift - DIRTY_SHIFT), true);
-    if (bits == NULL)
-      return ENOMEM;            /* the write is not sent: nothing stale */
-    atomic_fetch_or ((_Atomic uint64_t *) &bits[inchunk / 64],
-                     UINT64_C (1) << (inchunk % 64));
-  }
-  atomic_store (&l->any_dirty, true);
-  return 0;
-}
-
 static bool
 block_written (struct local *l, uint64_t b)
 {
   uint64_t inchunk = b & (chunk_bits (l) - 1);
-  uint64_t *bits = chunk_get (l, b >> (l->chunk_shift - DIRTY_SHIFT), false);
+  uint64_t *bits = chunk_get (l, b >> (l->chunk_shift - BLOCK_SHIFT), false);
 
   if (bits == NULL)
     return false;
@@ -171,35 +223,98 @@ block_written (struct local *l, uint64_t b)
           (inchunk % 64)) & 1;
 }
 
+/* Marks blocks [first, last].  The chunks must exist (chunks_ready). */
+static void
+mark_written (struct local *l, uint64_t first, uint64_t last)
+{
+  for (uint64_t b = first; b <= last; b++) {
+    uint64_t inchunk = b & (chunk_bits (l) - 1);
+    uint64_t *bits = chunk_get (l, b >> (l->chunk_shift - BLOCK_SHIFT), false);
+    atomic_fetch_or ((_Atomic uint64_t *) &bits[inchunk / 64],
+                     UINT64_C (1) << (inchunk % 64));
+  }
+  atomic_store (&l->any_written, true);
+}
+
+/* Allocates the bitmaps of the chunks holding blocks [first, last], before
+ * anything is written (so that marking cannot fail afterwards). */
+static int
+chunks_ready (struct local *l, uint64_t first, uint64_t last)
+{
+  size_t per = l->chunk_shift - BLOCK_SHIFT;
+  for (uint64_t c = first >> per; c <= last >> per; c++)
+    if (chunk_get (l, c, true) == NULL)
+      return ENOMEM;
+  return 0;
+}
+
 /* Length of the run starting at OFF (at most MAX bytes) whose blocks are
  * all written (*written true) or all not. */
 static uint64_t
 run_length (struct local *l, uint64_t off, uint64_t max, bool *written)
 {
-  uint64_t b = off >> DIRTY_SHIFT, end = off + max, pos;
+  uint64_t b = off >> BLOCK_SHIFT, end = off + max, pos;
 
   *written = block_written (l, b);
-  pos = (b + 1) << DIRTY_SHIFT;
+  pos = (b + 1) << BLOCK_SHIFT;
   while (pos < end) {
-    b = pos >> DIRTY_SHIFT;
+    b = pos >> BLOCK_SHIFT;
     /* A chunk never written is skipped whole. */
     if (!*written && (b & (chunk_bits (l) - 1)) == 0 &&
-        chunk_get (l, b >> (l->chunk_shift - DIRTY_SHIFT), false) == NULL) {
+        chunk_get (l, b >> (l->chunk_shift - BLOCK_SHIFT), false) == NULL) {
       pos += UINT64_C (1) << l->chunk_shift;
       continue;
     }
     if (block_written (l, b) != *written)
       break;
-    pos += UINT64_C (1) << DIRTY_SHIFT;
+    pos += BLOCK_SIZE;
   }
   return (pos < end ? pos : end) - off;
 }
 
+/* ---- reads ------------------------------------------------------------- */
+
 static int
-engine_read (struct local *l, void *buf, size_t count, uint64_t off)
+pread_full (int fd, void *buf, size_t count, uint64_t off)
 {
+  char *p = buf;
+  while (count > 0) {
+    ssize_t r = pread (fd, p, count, (off_t) off);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    if (r == 0) {               /* the overlay has the export's size */
+      memset (p, 0, count);
+      return 0;
+    }
+    p += r;
+    off += r;
+    count -= r;
+  }
+  return 0;
+}
+
+static int
+overlay_read (struct export *e, void *buf, size_t count, uint64_t off)
+{
+  int err = pread_full (e->local->overlay_fd, buf, count, off);
+  if (err)
+    vx_log ("%s: reading the overlay: %s", e->uri, strerror (err));
+  return err;
+}
+
+/* Blocks never written: from the VMDK in-process, or from the server. */
+static int
+below_read (struct export *e, void *buf, size_t count, uint64_t off,
+            int (*remote) (struct export *, void *, size_t, uint64_t))
+{
+  struct local *l = e->local;
   struct vmdk_error err;
 
+  if (l->disk == NULL)
+    return remote (e, buf, count, off);
   if (vmdk_pread (l->disk, buf, count, off, &err) == 0)
     return 0;
   vx_log ("%s", err.msg);
@@ -213,12 +328,13 @@ local_pread (struct export *e, char *buf, size_t count, uint64_t off,
 {
   struct local *l = e->local;
 
-  if (!atomic_load (&l->any_dirty))
-    return engine_read (l, buf, count, off);
+  if (!atomic_load (&l->any_written))
+    return below_read (e, buf, count, off, remote);
   while (count > 0) {
     bool written;
     size_t n = run_length (l, off, count, &written);
-    int err = written ? remote (e, buf, n, off) : engine_read (l, buf, n, off);
+    int err = written ? overlay_read (e, buf, n, off)
+                      : below_read (e, buf, n, off, remote);
     if (err)
       return err;
     buf += n;
@@ -226,4 +342,108 @@ local_pread (struct export *e, char *buf, size_t count, uint64_t off,
     count -= n;
   }
   return 0;
+}
+
+/* ---- writes into the overlay ---------------------------------------------- */
+
+static int
+overlay_write (struct export *e, const void *buf, size_t count, uint64_t off)
+{
+  const char *p = buf;
+  while (count > 0) {
+    ssize_t r = pwrite (e->local->overlay_fd, p, count, (off_t) off);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      vx_log ("%s: writing the overlay: %s", e->uri, strerror (errno));
+      return errno;
+    }
+    p += r;
+    off += r;
+    count -= r;
+  }
+  return 0;
+}
+
+/* Writes DATA (NULL: zeros) over [off, off+count) of the export.  Caller
+ * holds write_lock. */
+static int
+cow_write_locked (struct export *e, const char *data, uint64_t count,
+                  uint64_t off,
+                  int (*remote) (struct export *, void *, size_t, uint64_t))
+{
+  struct local *l = e->local;
+  uint64_t first = off >> BLOCK_SHIFT, last = (off + count - 1) >> BLOCK_SHIFT;
+  static const char zeros[BLOCK_SIZE];
+  char block[BLOCK_SIZE];
+  int err;
+
+  if ((err = chunks_ready (l, first, last)) != 0)
+    return err;
+  for (uint64_t b = first; b <= last; b++) {
+    uint64_t bstart = b << BLOCK_SHIFT;
+    uint64_t bend = bstart + BLOCK_SIZE < l->size ? bstart + BLOCK_SIZE : l->size;
+    uint64_t from = off > bstart ? off : bstart;
+    uint64_t to = off + count < bend ? off + count : bend;
+    const char *src = data ? data + (from - off) : zeros;
+    size_t blen = bend - bstart;
+
+    if (from == bstart && to == bend) {
+      /* Whole blocks: as many as follow in one write. */
+      uint64_t runend = to;
+      uint64_t b2 = b;
+      while (b2 < last && ((b2 + 2) << BLOCK_SHIFT) <= off + count &&
+             ((b2 + 2) << BLOCK_SHIFT) <= l->size) {
+        b2++;
+        runend = (b2 + 1) << BLOCK_SHIFT;
+      }
+      if (data)
+        err = overlay_write (e, src, runend - bstart, bstart);
+      else {
+        /* a hole in the overlay reads as zeros */
+        err = fallocate (l->overlay_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                         (off_t) bstart, (off_t) (runend - bstart)) == 0 ? 0 : errno;
+        if (err == EOPNOTSUPP) {
+          err = 0;
+          for (uint64_t p = bstart; p < runend && !err; p += BLOCK_SIZE)
+            err = overlay_write (e, zeros, runend - p < BLOCK_SIZE ? runend - p : BLOCK_SIZE, p);
+        }
+        else if (err)
+          vx_log ("%s: punching the overlay: %s", e->uri, strerror (err));
+      }
+      if (err)
+        return err;
+      mark_written (l, b, b2);
+      b = b2;
+      continue;
+    }
+    /* Part of a block: the rest comes from wherever it is now. */
+    err = block_written (l, b) ? overlay_read (e, block, blen, bstart)
+                               : below_read (e, block, blen, bstart, remote);
+    if (err)
+      return err;
+    memcpy (block + (from - bstart), src, to - from);
+    if ((err = overlay_write (e, block, blen, bstart)) != 0)
+      return err;
+    mark_written (l, b, b);
+  }
+  return 0;
+}
+
+int
+local_cow_write (struct export *e, const void *data, uint64_t count,
+                 uint64_t off,
+                 int (*remote) (struct export *, void *, size_t, uint64_t))
+{
+  struct local *l = e->local;
+  int err;
+
+  if (count == 0)
+    return 0;
+  if (off >= l->size || count > l->size - off)
+    return ENOSPC;
+  pthread_mutex_lock (&l->write_lock);
+  err = cow_write_locked (e, data, count, off, remote);
+  pthread_mutex_unlock (&l->write_lock);
+  return err;
 }

@@ -115,7 +115,8 @@ fuse_logger (enum fuse_log_level level, const char *fmt, va_list ap)
 /* ---- options ------------------------------------------------------------- */
 
 static struct {
-  bool readonly, foreground, exit_with_parent, clone_fd;
+  bool readonly, foreground, exit_with_parent, clone_fd, cow;
+  const char *cow_dir;
   unsigned threads, connections;
   unsigned readahead_kb;        /* 0: leave the kernel's */
   const char *pidfile, *logfile, *fuse_opts;
@@ -145,9 +146,12 @@ usage (FILE *fp)
 "      --split SIZE        send larger reads as pieces of SIZE, all in flight\n"
 "                          on one connection (default 256K; 0: off)\n"
 "      --clone-fd          one /dev/fuse descriptor per thread\n"
-"      --vmdk NAME=PATH    read export NAME's blocks that were not written\n"
-"                          through this bridge from the VMDK at PATH in-process\n"
-"                          (only while nobody else writes the export or PATH)\n"
+"      --cow               writes go to a private overlay (discarded at exit),\n"
+"                          never to the server, which may be read-only\n"
+"      --cow-dir DIR       where the overlay files are (default $TMPDIR or /var/tmp)\n"
+"      --vmdk NAME=PATH    read export NAME in-process from the VMDK at PATH,\n"
+"                          except blocks written into the overlay (needs --cow\n"
+"                          or a read-only export)\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
 "  -v, --verbose           also log connections, FUSE parameters, control lines\n"
@@ -445,7 +449,7 @@ main (int argc, char *argv[])
 {
   enum { OPT_THREADS = 256, OPT_CONNECTIONS, OPT_PIDFILE, OPT_EWP,
          OPT_DIRECT_IO, OPT_MAX_REQUEST, OPT_READAHEAD, OPT_CLONE_FD,
-         OPT_LOG, OPT_SPLIT, OPT_VMDK };
+         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR };
   static const struct option longopts[] = {
     { "readonly", no_argument, NULL, 'r' },
     { "read-only", no_argument, NULL, 'r' },
@@ -461,6 +465,8 @@ main (int argc, char *argv[])
     { "log", required_argument, NULL, OPT_LOG },
     { "split", required_argument, NULL, OPT_SPLIT },
     { "vmdk", required_argument, NULL, OPT_VMDK },
+    { "cow", no_argument, NULL, OPT_COW },
+    { "cow-dir", required_argument, NULL, OPT_COW_DIR },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -514,6 +520,8 @@ main (int argc, char *argv[])
       }
       export_read_split = v;
       break;
+    case OPT_COW: opt.cow = true; break;
+    case OPT_COW_DIR: opt.cow_dir = optarg; break;
     case OPT_VMDK: {
       const char **p = realloc (vmdks, (nvmdks + 1) * sizeof *vmdks);
       if (p == NULL) {
@@ -541,6 +549,10 @@ main (int argc, char *argv[])
   }
   if (opt.connections == 0)
     opt.connections = opt.threads;
+  if (opt.cow_dir == NULL) {
+    const char *t = getenv ("TMPDIR");
+    opt.cow_dir = t && *t ? t : "/var/tmp";
+  }
 
   /* MOUNTPOINT: absolute (we chdir / when forking, and unmount by name). */
   opt.mountpoint = realpath (argv[optind], NULL);
@@ -630,10 +642,23 @@ main (int argc, char *argv[])
     maps[i].exp = export_open (maps[i].uri, opt.readonly, opt.connections);
     if (maps[i].exp == NULL)
       goto out;
+    /* -r wins over --cow: nothing is written at all */
+    if (opt.cow && !opt.readonly) {
+      if (export_enable_cow (maps[i].exp, opt.cow_dir) == -1)
+        goto out;
+      maps[i].exp->readonly = false;
+    }
     for (j = 0; j < nvmdks; j++) {
       size_t len = strlen (maps[i].name);
-      if (strncmp (vmdks[j], maps[i].name, len) == 0 && vmdks[j][len] == '=' &&
-          export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1) == -1)
+      if (strncmp (vmdks[j], maps[i].name, len) != 0 || vmdks[j][len] != '=')
+        continue;
+      if (!maps[i].exp->readonly && !local_has_overlay (maps[i].exp->local)) {
+        /* our writes would change the disk under the in-process reader */
+        vx_log ("--vmdk %s: the export is writable; add --cow (or -r)", vmdks[j]);
+        status = 2;
+        goto out;
+      }
+      if (export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1) == -1)
         goto out;
     }
     if (vfile_add (maps[i].name, maps[i].exp, 0, maps[i].exp->size,

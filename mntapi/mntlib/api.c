@@ -1,14 +1,14 @@
 /* vixmount: libvixMntapi, the Virtual Disk Mount API on the userspace bridge.
  *
- * A disk set = nbdkit serving the set's VMDK disks on private unix sockets:
- * one nbdkit for all disks when the set is read-write; one per disk, each
- * through the cow filter, when it is read-only, so dirty journals replay
- * into an overlay and never into the source (nbdkit 1.32's cow filter keeps
- * one overlay per server and aborts on a second export of another size), one
- * vixmount-fuse exposing each disk and each mounted volume as a file, and
- * per mounted volume a loop device and a kernel (or FUSE driver) mount.
- * Source disks are locked (flock, through the engine) while the set is open.
- */
+ * A disk set = one nbdkit serving the set's VMDK disks (exports "0", "1",
+ * ...) on a private unix socket, read-only (-r) when the set is; one
+ * vixmount-fuse exposing each disk and each mounted volume as a file; and
+ * per mounted volume a loop device and a kernel (or FUSE driver) mount.  In
+ * a read-only set the bridge keeps a private copy-on-write overlay (--cow),
+ * so that dirty journals replay into it and never into the source, and
+ * reads the blocks not written there straight from the VMDK files with the
+ * engine (--vmdk), without the NBD hop.  Source disks are locked (flock,
+ * through the engine) while the set is open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,8 +62,7 @@ struct VixDiskSetHandleStruct {
   uint32_t flags;
   bool readonly;
   struct vxm_state st;
-  char **socks;                 /* per disk: the socket serving it */
-  size_t nsrv;                  /* nbdkit servers started */
+  char *sock;                   /* nbdkit's socket */
   char *fuse_dir, *log;
   pid_t fuse_pid;
   size_t ndisks;
@@ -285,9 +284,7 @@ free_set (struct VixDiskSetHandleStruct *s)
   }
   free (s->vd);
   free (s->paths);
-  for (size_t i = 0; s->socks && i < s->ndisks; i++)
-    free (s->socks[i]);
-  free (s->socks);
+  free (s->sock);
   free (s->fuse_dir);
   free (s->log);
   vxm_state_close (&s->st);
@@ -312,33 +309,36 @@ close_set (struct VixDiskSetHandleStruct *s)
   free_set (s);
 }
 
-/* One nbdkit serving disks [first, first + n) on socket sock. */
+/* nbdkit serving every disk of the set, read-only (-r) for read-only sets. */
 static VixError
-start_one_nbdkit (struct VixDiskSetHandleStruct *s, size_t first, size_t n, const char *sock)
+start_nbdkit (struct VixDiskSetHandleStruct *s)
 {
   const char *plugin = env_or ("VIXMOUNT_NBDKIT_PLUGIN", VIXMOUNT_PLUGIN_DEFAULT);
-  char **argv = calloc (n + 10, sizeof *argv);
+  char **argv = calloc (s->ndisks + 10, sizeof *argv);
   size_t a = 0, files;
   VixError e = VIX_OK;
   pid_t pid;
 
-  if (!argv)
+  if (!argv || asprintf (&s->sock, "%s/nbd.sock", s->st.dir) < 0) {
+    s->sock = NULL;
+    free (argv);
     return VIX_E_OUT_OF_MEMORY;
+  }
   argv[a++] = (char *) env_or ("VIXMOUNT_NBDKIT", "nbdkit");  /* a wrapper in tests */
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "-U";
-  argv[a++] = (char *) sock;
+  argv[a++] = s->sock;
   if (s->readonly)
-    argv[a++] = (char *) "--filter=cow";   /* journals replay into an overlay */
+    argv[a++] = (char *) "-r";
   argv[a++] = (char *) plugin;
   files = a;
-  for (size_t i = first; i < first + n; i++)
+  for (size_t i = 0; i < s->ndisks; i++)
     if (asprintf (&argv[a++], "file=%s", s->paths[i]) < 0) {
       argv[--a] = NULL;
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
     }
-  if (vxm_state_add (&s->st, "nbdkit %s", sock) == -1) {
+  if (vxm_state_add (&s->st, "nbdkit %s", s->sock) == -1) {
     e = fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "OpenDisks: cannot write %s/state", s->st.dir);
     goto out;
   }
@@ -349,8 +349,7 @@ start_one_nbdkit (struct VixDiskSetHandleStruct *s, size_t first, size_t n, cons
     goto out;
   }
   vxm_state_add (&s->st, "pid nbdkit %d %llu", (int) pid, vxm_proc_start (pid));
-  s->nsrv++;
-  if (vxm_wait_for (sock, pid, 30000) == -1)
+  if (vxm_wait_for (s->sock, pid, 30000) == -1)
     e = fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: nbdkit did not start: %s", vxm_log_tail (s->log));
  out:
   for (size_t i = files; i < a; i++)
@@ -360,32 +359,11 @@ start_one_nbdkit (struct VixDiskSetHandleStruct *s, size_t first, size_t n, cons
 }
 
 static VixError
-start_nbdkit (struct VixDiskSetHandleStruct *s)
-{
-  VixError e = VIX_OK;
-
-  s->socks = calloc (s->ndisks, sizeof *s->socks);
-  if (!s->socks)
-    return VIX_E_OUT_OF_MEMORY;
-  for (size_t i = 0; i < s->ndisks; i++)
-    if ((s->readonly ? asprintf (&s->socks[i], "%s/nbd%zu.sock", s->st.dir, i)
-         : asprintf (&s->socks[i], "%s/nbd.sock", s->st.dir)) < 0) {
-      s->socks[i] = NULL;
-      return VIX_E_OUT_OF_MEMORY;
-    }
-  if (!s->readonly)
-    return start_one_nbdkit (s, 0, s->ndisks, s->socks[0]);
-  for (size_t i = 0; i < s->ndisks && e == VIX_OK; i++)
-    e = start_one_nbdkit (s, i, 1, s->socks[i]);
-  return e;
-}
-
-static VixError
 start_bridge (struct VixDiskSetHandleStruct *s)
 {
   static const char vmdk_opt[] = "--vmdk";
   const char *prog = env_or ("VIXMOUNT_FUSE", VIXMOUNT_FUSE_DEFAULT);
-  char **argv = calloc (3 * s->ndisks + 10, sizeof *argv), *pidfile = NULL;
+  char **argv = calloc (2 * s->ndisks + 16, sizeof *argv), *pidfile = NULL;
   size_t a = 0, first;
   VixError e = VIX_OK;
 
@@ -398,10 +376,14 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "--pidfile";
   argv[a++] = pidfile;
+  if (s->readonly) {
+    /* Writes (journal replay) into the bridge's overlay in the set's
+     * directory; everything else read from the VMDK files in-process. */
+    argv[a++] = (char *) "--cow";
+    argv[a++] = (char *) "--cow-dir";
+    argv[a++] = s->st.dir;
+  }
   first = a;
-  /* A read-only set: nothing but the bridge writes its NBD exports (into the
-   * cow overlays), so the blocks it has not written are read in-process
-   * from the VMDK files, without the NBD hop. */
   for (size_t i = 0; s->readonly && i < s->ndisks; i++) {
     argv[a++] = (char *) vmdk_opt;
     if (asprintf (&argv[a++], "d%zu=%s", i, s->paths[i]) < 0) {
@@ -412,8 +394,7 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   }
   argv[a++] = s->fuse_dir;
   for (size_t i = 0; i < s->ndisks; i++)
-    if ((s->readonly ? asprintf (&argv[a++], "d%zu=nbd+unix:///?socket=%s", i, s->socks[i])
-         : asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->socks[i])) < 0) {
+    if (asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->sock) < 0) {
       argv[--a] = NULL;
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
@@ -436,7 +417,7 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   }
  out:
   for (size_t i = first; i < a; i++)
-    if (argv[i] != s->fuse_dir && argv[i] != vmdk_opt)  /* not allocated */
+    if (argv[i] != s->fuse_dir && argv[i] != vmdk_opt)  /* the others are ours */
       free (argv[i]);
   free (argv);
   free (pidfile);

@@ -13,12 +13,13 @@
 #  3. ext4 in the second partition of an MBR disk, converted to
 #     monolithicSparse, served by the vmdk plugin, the partition added through
 #     .control, losetup -r --direct-io=on, mount -o ro,noload: file hashes.
-#  4. --vmdk (in-process reads) over nbdkit's cow filter, as read-only disk
-#     sets run it: O_DIRECT reads equal the source; with the server stopped
-#     (SIGSTOP) unwritten blocks still read, so they bypass NBD; unaligned
-#     writes and punched holes read back from the overlay, their neighbours
-#     from the VMDK; a range file sees them too; the VMDK is unchanged; bad
-#     --vmdk arguments (unknown name, missing file, other size) fail clearly.
+#  4. --cow and --vmdk over a read-only nbdkit, as read-only disk sets run
+#     them: O_DIRECT reads equal the source; with the server stopped
+#     (SIGSTOP) the whole disk still reads, so nothing goes over NBD;
+#     unaligned writes and punched holes read back with their neighbours,
+#     through a range file too, also after nbdkit is gone; the overlay file
+#     is unlinked and the VMDK unchanged; --cow alone over NBD; bad --vmdk
+#     arguments (unknown name, missing file, other size, writable export).
 # Everything set up is torn down at exit, also on failure; the test checks
 # that no process, mount or loop device is left.
 . "$top_srcdir/tests/lib/common.sh"
@@ -457,7 +458,7 @@ vx_stop "$D" "$D_PID"; ok $? "partition: fusermount3 -u, vixmount-fuse exits"
 nbdkit_stop "$DISK_SRV"; ok $? "partition: nbdkit exits cleanly"
 
 # ============================================================================
-# 4. --vmdk: unwritten blocks in-process, written ones from the cow overlay
+# 4. --cow overlay and --vmdk in-process reads over a read-only server
 # ============================================================================
 
 # dread FILE OFFSET LENGTH: sha256 of a range read with O_DIRECT (past the
@@ -466,53 +467,76 @@ dread() {
   dd if="$1" iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none |
     sha256sum | cut -d' ' -f1
 }
+# cow_changes FILE EXPECT: the same unaligned write and punched hole into
+# the bridge's FILE and into the plain file EXPECT
+cow_changes() {
+  dd if=pat.bin of="$1" bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none &&
+  dd if=pat.bin of="$2" bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none &&
+  fallocate --punch-hole --keep-size -o $(((7 << 20) + 4096)) -l 69632 "$1" &&
+  dd if=/dev/zero of="$2" bs=69632 count=1 seek=$(((7 << 20) + 4096)) oflag=seek_bytes conv=notrunc status=none
+}
+head -c 10000 /dev/urandom > pat.bin
 cp v.vmdk c.vmdk
 C_HASH0=$(hash_of c.vmdk)
-nbdkit_start "$T/cow.sock" --filter=cow -- file=c.vmdk || bail "nbdkit --filter=cow vmdk"
-COW_SRV=$NBDKIT_PID
+nbdkit_start "$T/ro.sock" -r -- file=c.vmdk || bail "nbdkit -r vmdk"
+RO_SRV=$NBDKIT_PID
+mkdir -p "$T/ovl"
 C=$T/fuse-cow
-vx_start "$C" -v --vmdk "cv=$T/c.vmdk" -- cv="$(nbd_uri "$T/cow.sock")"
-ok $? "--vmdk: vixmount-fuse starts with in-process reads of c.vmdk"
+vx_start "$C" -v --cow --cow-dir "$T/ovl" --vmdk "cv=$T/c.vmdk" -- cv="$(nbd_uri "$T/ro.sock")"
+ok $? "--cow --vmdk: vixmount-fuse starts over a read-only nbdkit"
 C_PID=${VX_PID:-0}
 grep -q "read from $T/c.vmdk in-process" "$C.log"; ok $? "--vmdk: the log says the export is read in-process"
-is "$(stat -c %a "$C/cv")" 644 "--vmdk: the file stays writable (the overlay takes writes)"
+is "$(stat -c %a "$C/cv")" 644 "--cow: the file is writable although the export is read-only"
+is "$(ls -A "$T/ovl")" "" "--cow: the overlay file has no name (unlinked)"
 is "$(dread "$C/cv" 0 "$VM_SIZE")" "$(hash_of vback.raw)" "--vmdk: O_DIRECT sha256 equals qemu-img convert -O raw"
 odirect_check "$C/cv" vback.raw; ok $? "--vmdk: O_DIRECT reads at unaligned offsets match"
 
-kill -STOP "$COW_SRV"
-got=$(timeout 10 dd if="$C/cv" iflag=direct,skip_bytes,count_bytes skip=$((3 << 20)) count=$((2 << 20)) \
-        bs=1M status=none | sha256sum | cut -d' ' -f1)
-kill -CONT "$COW_SRV"
-is "$got" "$(rng vback.raw $((3 << 20)) $((2 << 20)))" "--vmdk: with nbdkit stopped, unwritten blocks still read (no NBD)"
+kill -STOP "$RO_SRV"
+got=$(timeout 20 dd if="$C/cv" iflag=direct bs=1M status=none | sha256sum | cut -d' ' -f1)
+kill -CONT "$RO_SRV"
+is "$got" "$(hash_of vback.raw)" "--vmdk: with nbdkit stopped, the whole disk still reads (no NBD)"
 
-# unaligned write and a punched hole, mirrored into the expected image
 cp vback.raw c.expect
-head -c 10000 /dev/urandom > pat.bin
-dd if=pat.bin of="$C/cv" bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none
-ok $? "--vmdk: write 10000 bytes at 3 MiB + 1000"
-dd if=pat.bin of=c.expect bs=10000 seek=$(((3 << 20) + 1000)) oflag=seek_bytes conv=notrunc status=none
-fallocate --punch-hole --keep-size -o $(((7 << 20) + 4096)) -l 69632 "$C/cv"
-ok $? "--vmdk: punch a hole at 7 MiB + 4 KiB"
-dd if=/dev/zero of=c.expect bs=69632 count=1 seek=$(((7 << 20) + 4096)) oflag=seek_bytes conv=notrunc status=none
+cow_changes "$C/cv" c.expect; ok $? "--cow: write 10000 bytes at 3 MiB + 1000, punch a hole at 7 MiB + 4 KiB"
 is "$(dread "$C/cv" $((3 << 20)) 16384)" "$(rng c.expect $((3 << 20)) 16384)" \
-  "--vmdk: the written blocks read back (from the overlay), with their unwritten neighbours"
+  "--cow: the written blocks read back, with their unwritten neighbours"
 is "$(dread "$C/cv" $((7 << 20)) $((1 << 20)))" "$(rng c.expect $((7 << 20)) $((1 << 20)))" \
-  "--vmdk: the punched range reads as zeros, the rest of that MiB as before"
-is "$(dread "$C/cv" 0 "$VM_SIZE")" "$(hash_of c.expect)" "--vmdk: the whole file equals the source plus the changes"
-echo "add cp cv $((3 << 20)) $((5 << 20))" > "$C/.control"; ok $? "--vmdk: add a range file over the export"
-is "$(dread "$C/cp" 0 $((5 << 20)))" "$(rng c.expect $((3 << 20)) $((5 << 20)))" "--vmdk: the range file sees the changes too"
-vx_stop "$C" "$C_PID"; ok $? "--vmdk: fusermount3 -u, vixmount-fuse exits"
-nbdkit_stop "$COW_SRV"; ok $? "--vmdk: nbdkit exits cleanly"
-is "$(hash_of c.vmdk)" "$C_HASH0" "--vmdk: c.vmdk is unchanged (writes went to the overlay)"
+  "--cow: the punched range reads as zeros, the rest of that MiB as before"
+echo "add cp cv $((3 << 20)) $((5 << 20))" > "$C/.control"; ok $? "--cow: add a range file over the export"
+is "$(dread "$C/cp" 0 $((5 << 20)))" "$(rng c.expect $((3 << 20)) $((5 << 20)))" "--cow: the range file sees the changes"
+head -c 5000 /dev/urandom > pat2.bin
+dd if=pat2.bin of="$C/cp" bs=5000 seek=$(((1 << 20) + 7)) oflag=seek_bytes conv=notrunc status=none
+dd if=pat2.bin of=c.expect bs=5000 seek=$(((4 << 20) + 7)) oflag=seek_bytes conv=notrunc status=none
+is "$(dread "$C/cv" $((4 << 20)) $((1 << 20)))" "$(rng c.expect $((4 << 20)) $((1 << 20)))" \
+  "--cow: a write through the range file shows in the disk file"
+nbdkit_stop "$RO_SRV"   # with the bridge still connected: not a clean exit
+! kill -0 "$RO_SRV" 2>/dev/null; ok $? "--cow: nbdkit is gone (SIGTERM with the bridge connected)"
+is "$(dread "$C/cv" 0 "$VM_SIZE")" "$(hash_of c.expect)" \
+  "--cow --vmdk: with nbdkit gone, the whole file equals the source plus the changes"
+vx_stop "$C" "$C_PID"; ok $? "--cow: fusermount3 -u, vixmount-fuse exits"
+is "$(hash_of c.vmdk)" "$C_HASH0" "--cow: c.vmdk is unchanged"
 
-nbdkit_start "$T/vm2.sock" -r -- file=v.vmdk || bail "nbdkit vmdk plugin (v.vmdk again)"
-V2_SRV=$NBDKIT_PID
-V2_URI=$(nbd_uri "$T/vm2.sock")
+# --cow alone: unwritten blocks over NBD, written ones from the overlay
+nbdkit_start "$T/ro2.sock" -r -- file=c.vmdk || bail "nbdkit -r vmdk (2)"
+RO2_SRV=$NBDKIT_PID
+RO2_URI=$(nbd_uri "$T/ro2.sock")
+C2=$T/fuse-cow2
+vx_start "$C2" --cow --cow-dir "$T/ovl" -- cv="$RO2_URI"; ok $? "--cow without --vmdk starts"
+C2_PID=${VX_PID:-0}
+cp vback.raw c2.expect
+cow_changes "$C2/cv" c2.expect; ok $? "--cow (NBD below): the same write and hole"
+is "$(dread "$C2/cv" 0 "$VM_SIZE")" "$(hash_of c2.expect)" "--cow (NBD below): the file equals the source plus the changes"
+vx_stop "$C2" "$C2_PID"; ok $? "--cow (NBD below): vixmount-fuse exits"
+is "$(hash_of c.vmdk)" "$C_HASH0" "--cow (NBD below): c.vmdk is unchanged"
+
 start_fails 2 "expected NAME=PATH with the NAME of an export" "--vmdk for an unknown name" \
-  --vmdk "x=$T/v.vmdk" -- vm="$V2_URI"
-start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$V2_URI"
-start_fails 1 "differs from the size" "--vmdk of a disk of another size" --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
-nbdkit_stop "$V2_SRV"; ok $? "--vmdk: the second v.vmdk server exits cleanly"
+  --vmdk "x=$T/v.vmdk" -- vm="$RO2_URI"
+start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$RO2_URI"
+start_fails 1 "differs from the size" "--vmdk of a disk of another size" --cow --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
+start_fails 2 "the export is writable; add --cow" "--vmdk on a writable export without --cow" \
+  --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
+start_fails 1 "cannot create the overlay" "--cow-dir that does not exist" --cow --cow-dir "$T/nosuchdir" -- m="$MEM_URI"
+nbdkit_stop "$RO2_SRV"; ok $? "the second read-only server exits cleanly"
 
 # ============================================================================
 # nothing left behind
@@ -523,7 +547,7 @@ qemu-img compare -q -f vmdk -F raw w.vmdk vw.expect; ok $? "qemu-img: w.vmdk hol
 for p in "$FILE_SRV" "$MEM_SRV"; do kill "$p"; wait "$p" 2>/dev/null; forget SERVERS "$p"; done
 gone=0
 for p in "$F_PID" "${R_PID:-}" "${S_PID:-}" "${FG_PID:-}" "${E_PID:-}" "${E2_PID:-}" "$D_PID" \
-         "$C_PID" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$COW_SRV" "$V2_SRV" "$FILE_SRV" "$MEM_SRV"; do
+         "$C_PID" "$C2_PID" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$RO_SRV" "$RO2_SRV" "$FILE_SRV" "$MEM_SRV"; do
   [ -n "$p" ] && alive "$p" && { diag "process $p still running"; gone=1; }
 done
 ok $gone "no vixmount-fuse or nbdkit process left"

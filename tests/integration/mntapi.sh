@@ -200,6 +200,10 @@ is "$(grep " $(mounted_at all.out d0p2) " /proc/mounts | grep -c nouuid)" 1 "xfs
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -o -- '--vmdk d[0-9]*=[^ ]*' | sort | tr '\n' ' ')" \
   "--vmdk d0=$d/A.vmdk --vmdk d1=$d/B.vmdk --vmdk d2=$d/C.vmdk " \
   "the read-only set's bridge reads each disk's VMDK in-process (--vmdk)"
+is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- "--cow --cow-dir $d/rt/vixmount/set-")" 1 \
+  "its writes (journal replay) go to the bridge's overlay in the set directory (--cow)"
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- ' -r ')" 1 \
+  "one nbdkit serves the three disks, read-only at the NBD level (-r)"
 dio= ra=
 for l in $(losetup -a | grep -F "$d/rt/" | cut -d: -f1); do
   dio+=$(cat "/sys/block/${l#/dev/}/loop/dio"); ra+=" $(cat "/sys/block/${l#/dev/}/queue/read_ahead_kb")"
@@ -221,8 +225,9 @@ is "$(vmdk_sums)" "$sums0" "the VMDK files are unchanged after a read-only set"
 run_client rw.out --rw --mount d0p1:rw --mount d2:rw A.vmdk C.vmdk
 m=$(mounted_at rw.out d0p1)
 grep -q " $m ext4 rw," /proc/mounts; ok $? "read-write mount of an ext4 volume"
-is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- --vmdk)" 0 \
-  "a read-write set's bridge reads through nbdkit only (no --vmdk)"
+is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- '--vmdk\|--cow')" 0 \
+  "a read-write set's bridge reads and writes through nbdkit only (no --vmdk, no --cow)"
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- ' -r ')" 0 "a read-write set's nbdkit is writable"
 echo "written through vixmount" > "$m/new.txt"; ok $? "write a file into it"
 echo "and the flat disk" > "$(mounted_at rw.out d2)/new2.txt"
 release rw.out
