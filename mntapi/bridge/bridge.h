@@ -80,9 +80,10 @@ int export_flush (struct export *e);
  * to the server.  0, or -1 (logged). */
 int export_enable_cow (struct export *e, const char *dir);
 /* --vmdk: blocks of E not written into the overlay are read in-process from
- * the VMDK at PATH (its virtual size must be E's size).  0, or -1 (logged,
- * naming PATH). */
-int export_attach_vmdk (struct export *e, const char *path);
+ * the VMDK at PATH (its virtual size must be E's size; SINGLE_LINK: without
+ * its parents, as the plugin's single-link=true).  0, or -1 (logged, naming
+ * PATH). */
+int export_attach_vmdk (struct export *e, const char *path, bool single_link);
 bool local_has_overlay (const struct local *l);   /* l may be NULL */
 bool local_has_vmdk (const struct local *l);
 void local_close (struct local *l);

@@ -1,8 +1,9 @@
 /* vixmount-fuse: a private copy-on-write overlay, and in-process VMDK reads.
  *
  * --cow: writes to an export never reach the server.  They go into an
- * overlay file (a sparse temporary file of the export's size, unlinked from
- * the start, so it disappears with the process) in 4 KiB blocks, and the
+ * overlay file (a sparse temporary file, unlinked from the start, so it
+ * disappears with the process; blocks at their own offsets, so it can be
+ * shorter than the export and reads past its end are zeros) in 4 KiB blocks, and the
  * blocks written are remembered in a bitmap; reads of those blocks come from
  * the overlay, all others from below.  The server may be read-only: this is
  * how a read-only disk set lets the kernel replay a dirty journal while
@@ -103,9 +104,11 @@ local_close (struct local *l)
 }
 
 int
-export_attach_vmdk (struct export *e, const char *path)
+export_attach_vmdk (struct export *e, const char *path, bool single_link)
 {
-  struct vmdk_options opts = { .flags = VMDK_OPEN_RDONLY };
+  struct vmdk_options opts = {
+    .flags = VMDK_OPEN_RDONLY | (single_link ? VMDK_OPEN_SINGLE_LINK : 0),
+  };
   struct vmdk_error err;
   struct vmdk_disk *disk;
   struct local *l;
@@ -156,12 +159,6 @@ export_enable_cow (struct export *e, const char *dir)
   }
   if (fd == -1) {
     vx_log ("%s: cannot create the overlay for %s: %s", dir, e->uri, strerror (errno));
-    return -1;
-  }
-  if (ftruncate (fd, (off_t) e->size) == -1) {
-    vx_log ("%s: overlay of %" PRIu64 " bytes for %s: %s", dir, e->size, e->uri,
-            strerror (errno));
-    close (fd);
     return -1;
   }
   if ((l = local_get (e)) == NULL) {
@@ -223,15 +220,25 @@ block_written (struct local *l, uint64_t b)
           (inchunk % 64)) & 1;
 }
 
-/* Marks blocks [first, last].  The chunks must exist (chunks_ready). */
+/* Marks blocks [first, last], a word of the bitmap at a time.  The chunks
+ * must exist (chunks_ready). */
 static void
 mark_written (struct local *l, uint64_t first, uint64_t last)
 {
-  for (uint64_t b = first; b <= last; b++) {
-    uint64_t inchunk = b & (chunk_bits (l) - 1);
+  const uint64_t per = chunk_bits (l);
+  uint64_t b = first;
+
+  while (b <= last) {
     uint64_t *bits = chunk_get (l, b >> (l->chunk_shift - BLOCK_SHIFT), false);
-    atomic_fetch_or ((_Atomic uint64_t *) &bits[inchunk / 64],
-                     UINT64_C (1) << (inchunk % 64));
+    uint64_t in = b & (per - 1), w = in / 64, lo = in % 64;
+    uint64_t n = last - b + 1, hi;
+    if (n > 64 - lo)
+      n = 64 - lo;
+    hi = lo + n;                /* bits [lo, hi) of word w */
+    atomic_fetch_or ((_Atomic uint64_t *) &bits[w],
+                     (hi == 64 ? ~UINT64_C (0) : (UINT64_C (1) << hi) - 1) &
+                     ~((UINT64_C (1) << lo) - 1));
+    b += n;
   }
   atomic_store (&l->any_written, true);
 }
@@ -285,7 +292,7 @@ pread_full (int fd, void *buf, size_t count, uint64_t off)
         continue;
       return errno;
     }
-    if (r == 0) {               /* the overlay has the export's size */
+    if (r == 0) {               /* past the end of the overlay file */
       memset (p, 0, count);
       return 0;
     }
@@ -353,10 +360,11 @@ overlay_write (struct export *e, const void *buf, size_t count, uint64_t off)
   while (count > 0) {
     ssize_t r = pwrite (e->local->overlay_fd, p, count, (off_t) off);
     if (r == -1) {
-      if (errno == EINTR)
+      int err = errno;
+      if (err == EINTR)
         continue;
-      vx_log ("%s: writing the overlay: %s", e->uri, strerror (errno));
-      return errno;
+      vx_log ("%s: writing the overlay: %s", e->uri, strerror (err));
+      return err;
     }
     p += r;
     off += r;
@@ -389,14 +397,15 @@ cow_write_locked (struct export *e, const char *data, uint64_t count,
     size_t blen = bend - bstart;
 
     if (from == bstart && to == bend) {
-      /* Whole blocks: as many as follow in one write. */
-      uint64_t runend = to;
-      uint64_t b2 = b;
-      while (b2 < last && ((b2 + 2) << BLOCK_SHIFT) <= off + count &&
-             ((b2 + 2) << BLOCK_SHIFT) <= l->size) {
-        b2++;
-        runend = (b2 + 1) << BLOCK_SHIFT;
-      }
+      /* Whole blocks: all that follow in one go.  Block k is whole when
+       * (k+1) * 4K <= off + count and <= size; the short block at the end
+       * of a disk whose size is not a multiple of 4K goes alone. */
+      uint64_t full_end = (off + count < l->size ? off + count : l->size) >> BLOCK_SHIFT;
+      uint64_t b2 = full_end > b + 1 ? full_end - 1 : b;
+      uint64_t runend;
+      if (b2 > last)
+        b2 = last;
+      runend = b2 > b ? (b2 + 1) << BLOCK_SHIFT : to;
       if (data)
         err = overlay_write (e, src, runend - bstart, bstart);
       else {

@@ -115,7 +115,7 @@ fuse_logger (enum fuse_log_level level, const char *fmt, va_list ap)
 /* ---- options ------------------------------------------------------------- */
 
 static struct {
-  bool readonly, foreground, exit_with_parent, clone_fd, cow;
+  bool readonly, foreground, exit_with_parent, clone_fd, cow, single_link;
   const char *cow_dir;
   unsigned threads, connections;
   unsigned readahead_kb;        /* 0: leave the kernel's */
@@ -152,6 +152,7 @@ usage (FILE *fp)
 "      --vmdk NAME=PATH    read export NAME in-process from the VMDK at PATH,\n"
 "                          except blocks written into the overlay (needs --cow\n"
 "                          or a read-only export)\n"
+"      --single-link       open the --vmdk disks without their parent chains\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
 "  -v, --verbose           also log connections, FUSE parameters, control lines\n"
@@ -449,7 +450,7 @@ main (int argc, char *argv[])
 {
   enum { OPT_THREADS = 256, OPT_CONNECTIONS, OPT_PIDFILE, OPT_EWP,
          OPT_DIRECT_IO, OPT_MAX_REQUEST, OPT_READAHEAD, OPT_CLONE_FD,
-         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR };
+         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR, OPT_SINGLE_LINK };
   static const struct option longopts[] = {
     { "readonly", no_argument, NULL, 'r' },
     { "read-only", no_argument, NULL, 'r' },
@@ -467,6 +468,7 @@ main (int argc, char *argv[])
     { "vmdk", required_argument, NULL, OPT_VMDK },
     { "cow", no_argument, NULL, OPT_COW },
     { "cow-dir", required_argument, NULL, OPT_COW_DIR },
+    { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -522,6 +524,7 @@ main (int argc, char *argv[])
       break;
     case OPT_COW: opt.cow = true; break;
     case OPT_COW_DIR: opt.cow_dir = optarg; break;
+    case OPT_SINGLE_LINK: opt.single_link = true; break;
     case OPT_VMDK: {
       const char **p = realloc (vmdks, (nvmdks + 1) * sizeof *vmdks);
       if (p == NULL) {
@@ -658,7 +661,8 @@ main (int argc, char *argv[])
         status = 2;
         goto out;
       }
-      if (export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1) == -1)
+      if (export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1,
+                              opt.single_link) == -1)
         goto out;
     }
     if (vfile_add (maps[i].name, maps[i].exp, 0, maps[i].exp->size,

@@ -331,6 +331,8 @@ start_nbdkit (struct VixDiskSetHandleStruct *s)
   if (s->readonly)
     argv[a++] = (char *) "-r";
   argv[a++] = (char *) plugin;
+  if (s->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK)
+    argv[a++] = (char *) "single-link=true";
   files = a;
   for (size_t i = 0; i < s->ndisks; i++)
     if (asprintf (&argv[a++], "file=%s", s->paths[i]) < 0) {
@@ -363,7 +365,10 @@ start_bridge (struct VixDiskSetHandleStruct *s)
 {
   static const char vmdk_opt[] = "--vmdk";
   const char *prog = env_or ("VIXMOUNT_FUSE", VIXMOUNT_FUSE_DEFAULT);
-  char **argv = calloc (2 * s->ndisks + 16, sizeof *argv), *pidfile = NULL;
+  /* 5 fixed, 4 for --cow and --single-link, 2 per disk for --vmdk, the
+   * mount point, 1 per disk for the exports, NULL */
+  char **argv = calloc (3 * s->ndisks + 11, sizeof *argv), *pidfile = NULL;
+  const char *tmp = getenv ("TMPDIR");
   size_t a = 0, first;
   VixError e = VIX_OK;
 
@@ -377,11 +382,15 @@ start_bridge (struct VixDiskSetHandleStruct *s)
   argv[a++] = (char *) "--pidfile";
   argv[a++] = pidfile;
   if (s->readonly) {
-    /* Writes (journal replay) into the bridge's overlay in the set's
-     * directory; everything else read from the VMDK files in-process. */
+    /* Writes (journal replay) go into the bridge's overlay; everything else
+     * is read from the VMDK files in-process.  The overlay lives on disk:
+     * in the set's directory when the configuration names tmpDirectory,
+     * else in $TMPDIR or /var/tmp (not /run, which is memory). */
     argv[a++] = (char *) "--cow";
     argv[a++] = (char *) "--cow-dir";
-    argv[a++] = s->st.dir;
+    argv[a++] = g.tmpdir ? s->st.dir : tmp && *tmp ? (char *) tmp : (char *) "/var/tmp";
+    if (s->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK)
+      argv[a++] = (char *) "--single-link";
   }
   first = a;
   for (size_t i = 0; s->readonly && i < s->ndisks; i++) {

@@ -529,6 +529,29 @@ is "$(dread "$C2/cv" 0 "$VM_SIZE")" "$(hash_of c2.expect)" "--cow (NBD below): t
 vx_stop "$C2" "$C2_PID"; ok $? "--cow (NBD below): vixmount-fuse exits"
 is "$(hash_of c.vmdk)" "$C_HASH0" "--cow (NBD below): c.vmdk is unchanged"
 
+# a disk whose size is not a multiple of the overlay's 4 KiB blocks
+ODD=$(((3 << 20) + 1536))
+head -c "$ODD" /dev/urandom > odd.raw
+qemu-img convert -q -f raw -O vmdk odd.raw odd.vmdk || bail "qemu-img convert odd.raw"
+nbdkit_start "$T/odd.sock" -r -- file=odd.vmdk || bail "nbdkit -r odd.vmdk"
+ODD_SRV=$NBDKIT_PID
+O=$T/fuse-odd
+vx_start "$O" --cow --cow-dir "$T/ovl" --vmdk "od=$T/odd.vmdk" -- od="$(nbd_uri "$T/odd.sock")"
+ok $? "--cow --vmdk on a disk of 3 MiB + 1536 bytes"
+O_PID=${VX_PID:-0}
+cp odd.raw odd.expect
+{ head -c 5000 /dev/urandom > pat3.bin &&
+  dd if=pat3.bin of="$O/od" bs=5000 seek=$((ODD - 5000)) oflag=seek_bytes conv=notrunc status=none &&
+  dd if=pat3.bin of=odd.expect bs=5000 seek=$((ODD - 5000)) oflag=seek_bytes conv=notrunc status=none &&
+  fallocate --zero-range --keep-size -o $((ODD - 9000)) -l 3000 "$O/od" &&
+  dd if=/dev/zero of=odd.expect bs=3000 count=1 seek=$((ODD - 9000)) oflag=seek_bytes conv=notrunc status=none &&
+  dd if=pat3.bin of="$O/od" bs=4096 count=1 seek=$((1 << 20)) oflag=seek_bytes conv=notrunc status=none &&
+  dd if=pat3.bin of=odd.expect bs=4096 count=1 seek=$((1 << 20)) oflag=seek_bytes conv=notrunc status=none; }
+ok $? "--cow: writes and a zeroed range across the short last block, one whole block"
+is "$(dread "$O/od" 0 "$ODD")" "$(hash_of odd.expect)" "--cow: the odd-sized disk reads back with every change"
+vx_stop "$O" "$O_PID"; ok $? "--cow (odd size): vixmount-fuse exits"
+nbdkit_stop "$ODD_SRV"; ok $? "--cow (odd size): nbdkit exits cleanly"
+
 start_fails 2 "expected NAME=PATH with the NAME of an export" "--vmdk for an unknown name" \
   --vmdk "x=$T/v.vmdk" -- vm="$RO2_URI"
 start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$RO2_URI"
@@ -547,7 +570,7 @@ qemu-img compare -q -f vmdk -F raw w.vmdk vw.expect; ok $? "qemu-img: w.vmdk hol
 for p in "$FILE_SRV" "$MEM_SRV"; do kill "$p"; wait "$p" 2>/dev/null; forget SERVERS "$p"; done
 gone=0
 for p in "$F_PID" "${R_PID:-}" "${S_PID:-}" "${FG_PID:-}" "${E_PID:-}" "${E2_PID:-}" "$D_PID" \
-         "$C_PID" "$C2_PID" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$RO_SRV" "$RO2_SRV" "$FILE_SRV" "$MEM_SRV"; do
+         "$C_PID" "$C2_PID" "${O_PID:-}" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$RO_SRV" "$RO2_SRV" "${ODD_SRV:-}" "$FILE_SRV" "$MEM_SRV"; do
   [ -n "$p" ] && alive "$p" && { diag "process $p still running"; gone=1; }
 done
 ok $gone "no vixmount-fuse or nbdkit process left"

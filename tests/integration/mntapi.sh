@@ -8,6 +8,8 @@
 #  - a read-write mount persists what a later read-only open sees;
 #  - ext4 and xfs with dirty journals mount read-only, VMDK files unchanged;
 #  - two sets at once, parallel readers, a second read-write open refused;
+#  - a set of 9 disks; VIXDISKLIB_FLAG_OPEN_SINGLE_LINK reaches both the
+#    server and the bridge;
 #  - a process killed with SIGKILL leaves nothing behind after the next Init
 #    (or vixmount-cleanup).
 . "$top_srcdir/tests/lib/common.sh"
@@ -290,6 +292,22 @@ is "$(awk '/^open-failed/ {print $2}' r2.out)" 15 "a read-only open is refused w
 release w1.out
 "$CLIENT" --twice A.vmdk > tw.out 2>&1
 is "$(awk '/^second-open/ {print $2}' tw.out)" 0 "two read-only sets of one disk share it"
+
+# --- 4b. many disks in one set; a snapshot link opened as a single link
+for i in 0 1 2 3 4 5 6 7 8; do qemu-img create -q -f vmdk "e$i.vmdk" 1M; done
+cp A.vmdk Abase.vmdk
+qemu-img create -q -f vmdk -b Abase.vmdk -F vmdk Achild.vmdk
+"$CLIENT" e?.vmdk > many.out 2> many.err
+grep -q '^closed 0$' many.out && grep -q 'OpenDisks: 9 disk(s), 0 volume(s), read-only' many.err
+ok $? "a read-only set of 9 empty disks opens and closes (one nbdkit, 9 exports)"
+"$CLIENT" Achild.vmdk > chain.out 2>&1
+is "$(awk '/^volumes/ {print $2}' chain.out)" 6 "a snapshot link shows its parent's 6 MBR volumes"
+for rw in "" --rw; do
+  "$CLIENT" $rw --single-link Achild.vmdk > single.out 2>&1
+  is "$(awk '/^volumes/ {print $2}' single.out) $(awk '/^set/ {print $2}' single.out)" \
+    "0 openFlags=$([ -n "$rw" ] && echo 2 || echo 6)" \
+    "VIXDISKLIB_FLAG_OPEN_SINGLE_LINK${rw:+ (read-write)}: the link alone holds no volume"
+done
 
 # --- 5. SIGKILL: the next Init (or vixmount-cleanup) removes what is left
 for how in init command; do

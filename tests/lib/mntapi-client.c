@@ -1,9 +1,10 @@
 /* mntapi-client: drives libvixMntapi the way VMware's mount sample and
  * backup tools do, for the integration tests.
  *
- *   mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold]
- *                 [--twice] [--handles] DISK...
+ *   mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all]
+ *                 [--hold] [--twice] [--handles] DISK...
  *
+ * --single-link adds VIXDISKLIB_FLAG_OPEN_SINGLE_LINK to the open flags.
  * --handles opens the disks with VixDiskLib_Open first (Windows-style
  * clients) and builds the set with VixMntapi_OpenDiskSet.
  *
@@ -54,7 +55,8 @@ main (int argc, char **argv)
 {
   const char *mounts[64];
   int nmounts = 0, rc = 0;
-  bool rw = false, all = false, hold = false, twice = false, handles = false;
+  bool single = false, rw = false, all = false, hold = false, twice = false, handles = false;
+  uint32 flags;
   VixDiskLibConnection conn = NULL;
   VixDiskLibHandle dh[16] = { 0 };
   VixDiskSetHandle set = NULL;
@@ -66,18 +68,20 @@ main (int argc, char **argv)
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++) {
     if (!strcmp (argv[i], "--rw")) rw = true;
+    else if (!strcmp (argv[i], "--single-link")) single = true;
     else if (!strcmp (argv[i], "--mount-all")) all = true;
     else if (!strcmp (argv[i], "--hold")) hold = true;
     else if (!strcmp (argv[i], "--twice")) twice = true;
     else if (!strcmp (argv[i], "--handles")) handles = true;
     else if (!strcmp (argv[i], "--mount") && i + 1 < argc && nmounts < 64) mounts[nmounts++] = argv[++i];
     else {
-      fprintf (stderr, "usage: mntapi-client [--rw] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] DISK...\n");
+      fprintf (stderr, "usage: mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] [--handles] DISK...\n");
       return 2;
     }
   }
   if (i == argc)
     return 2;
+  flags = (rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY) | (single ? VIXDISKLIB_FLAG_OPEN_SINGLE_LINK : 0);
   setvbuf (stdout, NULL, _IOLBF, 0);
 
   e = VixMntapi_Init (VIXMNTAPI_MAJOR_VERSION, VIXMNTAPI_MINOR_VERSION, logfn, logfn, logfn,
@@ -93,14 +97,12 @@ main (int argc, char **argv)
     if (VIX_SUCCEEDED (e))
       e = VixDiskLib_Connect (&cp, &conn);
     for (int k = 0; VIX_SUCCEEDED (e) && k < argc - i && k < 16; k++)
-      e = VixDiskLib_Open (conn, argv[i + k], rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &dh[k]);
+      e = VixDiskLib_Open (conn, argv[i + k], flags, &dh[k]);
     if (VIX_SUCCEEDED (e))
-      e = VixMntapi_OpenDiskSet (dh, (size_t) (argc - i), rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY,
-                                 &set);
+      e = VixMntapi_OpenDiskSet (dh, (size_t) (argc - i), flags, &set);
   }
   else
-    e = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
-                             rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set);
+    e = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i), flags, &set);
   if (VIX_FAILED (e)) {
     printf ("open-failed %" PRIu64 "\n", e);
     VixMntapi_Exit ();
@@ -116,7 +118,7 @@ main (int argc, char **argv)
   if (twice) {
     VixDiskSetHandle set2 = NULL;
     VixError e2 = VixMntapi_OpenDisks (NULL, (const char **) &argv[i], (size_t) (argc - i),
-                                       rw ? 0 : VIXDISKLIB_FLAG_OPEN_READ_ONLY, &set2);
+                                       flags, &set2);
     printf ("second-open %" PRIu64 "\n", e2);
     if (set2)
       VixMntapi_CloseDiskSet (set2);
