@@ -32,11 +32,11 @@ vx_vix_from_errno (int errnum)
 }
 
 static inline VixError
-vx_vix_from_vmdk (enum vmdk_errcode code, int sys_errno)
+vx_vix_from_vmdk (const struct vmdk_error *e)
 {
-  switch (code) {
+  switch (e->code) {
   case VMDK_OK: return VIX_OK;
-  case VMDK_ERR_IO: return vx_vix_from_errno (sys_errno);
+  case VMDK_ERR_IO: return vx_vix_from_errno (e->sys_errno);
   case VMDK_ERR_NOMEM: return VIX_E_OUT_OF_MEMORY;
   case VMDK_ERR_NOENT: return VIX_E_FILE_NOT_FOUND;
   case VMDK_ERR_ACCESS: return VIX_E_FILE_ACCESS_ERROR;

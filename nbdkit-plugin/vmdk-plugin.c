@@ -81,10 +81,7 @@ static void
 engine_error (const struct vmdk_error *err)
 {
   nbdkit_error ("%s", err->msg);
-  if (err->code == VMDK_ERR_IO && err->sys_errno != 0)
-    nbdkit_set_error (err->sys_errno);
-  else
-    nbdkit_set_error (vmdk_errcode_errno (err->code));
+  nbdkit_set_error (vmdk_error_errno (err));
 }
 
 static bool

@@ -58,6 +58,14 @@ vmdk_errcode_errno (enum vmdk_errcode code)
   }
 }
 
+int
+vmdk_error_errno (const struct vmdk_error *err)
+{
+  if (err->code == VMDK_ERR_IO && err->sys_errno > 0)
+    return err->sys_errno;
+  return vmdk_errcode_errno (err->code);
+}
+
 static void
 vformat (struct vmdk_error *err, const char *fmt, va_list ap)
 {

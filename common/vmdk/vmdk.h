@@ -57,6 +57,8 @@ struct vmdk_error {
 const char *vmdk_errcode_name (enum vmdk_errcode code);
 /* The errno value that best represents a code (EIO, ENOMEM, ENOENT, ...). */
 int vmdk_errcode_errno (enum vmdk_errcode code);
+/* The errno for a failure: the system's own for I/O errors, else the code's. */
+int vmdk_error_errno (const struct vmdk_error *err);
 
 /* Safety caps (documented in docs/vmdk-engine.md). */
 #define VMDK_MAX_DESCRIPTOR_BYTES (1024 * 1024 - 1)  /* as QEMU */

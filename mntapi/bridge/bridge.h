@@ -76,8 +76,8 @@ int export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim);
 int export_flush (struct export *e);
 
 /* ---- local.c ------------------------------------------------------------ */
-/* --cow: writes to E go into a private, unlinked overlay file in DIR, never
- * to the server.  0, or -1 (logged). */
+/* --cow: E becomes writable, into a private, unlinked overlay file in DIR,
+ * never into the server.  0, or -1 (logged). */
 int export_enable_cow (struct export *e, const char *dir);
 /* --vmdk: blocks of E not written into the overlay are read in-process from
  * the VMDK at PATH (its virtual size must be E's size; SINGLE_LINK: without
@@ -85,7 +85,6 @@ int export_enable_cow (struct export *e, const char *dir);
  * PATH). */
 int export_attach_vmdk (struct export *e, const char *path, bool single_link);
 bool local_has_overlay (const struct local *l);   /* l may be NULL */
-bool local_has_vmdk (const struct local *l);
 void local_close (struct local *l);
 /* Reads written blocks from the overlay, the others from the VMDK or through
  * REMOTE (the server).  0 or an errno. */

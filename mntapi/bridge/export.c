@@ -486,26 +486,6 @@ export_pwrite (struct export *e, const void *buf, size_t count,
   return err;
 }
 
-/* A server without NBD_CMD_WRITE_ZEROES: zeros are written as data. */
-static int
-write_zeros (struct export *e, uint64_t count, uint64_t off)
-{
-  size_t bufsize = count < 1024 * 1024 ? count : 1024 * 1024;
-  char *zeros = calloc (1, bufsize);
-  int err = 0;
-
-  if (zeros == NULL)
-    return ENOMEM;
-  while (count > 0 && err == 0) {
-    size_t n = count < bufsize ? count : bufsize;
-    err = write_any (e, zeros, n, off, 0, 0);
-    off += n;
-    count -= n;
-  }
-  free (zeros);
-  return err;
-}
-
 int
 export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
 {
@@ -514,7 +494,7 @@ export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
   if (local_has_overlay (e->local))
     return local_cow_write (e, NULL, count, off, remote_pread);
   if (!e->can_zero)
-    return write_zeros (e, count, off);
+    return EOPNOTSUPP;
   return write_any (e, NULL, count, off, 0,
                     may_trim ? 0 : LIBNBD_CMD_FLAG_NO_HOLE);
 }

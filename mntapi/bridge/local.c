@@ -113,10 +113,6 @@ export_attach_vmdk (struct export *e, const char *path, bool single_link)
   struct vmdk_disk *disk;
   struct local *l;
 
-  if (e->local && e->local->disk) {
-    vx_log ("%s: a VMDK is attached to %s already", path, e->uri);
-    return -1;
-  }
   disk = vmdk_open (path, &opts, &err);
   if (disk == NULL) {
     vx_log ("%s", err.msg);
@@ -145,8 +141,6 @@ export_enable_cow (struct export *e, const char *dir)
   struct local *l;
   int fd;
 
-  if (e->local && e->local->overlay_fd >= 0)
-    return 0;
   fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
     char tmpl[PATH_MAX];
@@ -167,6 +161,7 @@ export_enable_cow (struct export *e, const char *dir)
     return -1;
   }
   l->overlay_fd = fd;
+  e->readonly = false;          /* writable into the overlay */
   vx_debug ("%s: writes go to a private overlay in %s", e->uri, dir);
   return 0;
 }
@@ -175,12 +170,6 @@ bool
 local_has_overlay (const struct local *l)
 {
   return l && l->overlay_fd >= 0;
-}
-
-bool
-local_has_vmdk (const struct local *l)
-{
-  return l && l->disk;
 }
 
 /* ---- the bitmap of written blocks ---------------------------------------- */
@@ -325,8 +314,7 @@ below_read (struct export *e, void *buf, size_t count, uint64_t off,
   if (vmdk_pread (l->disk, buf, count, off, &err) == 0)
     return 0;
   vx_log ("%s", err.msg);
-  return err.code == VMDK_ERR_IO && err.sys_errno > 0 ? err.sys_errno
-                                                      : vmdk_errcode_errno (err.code);
+  return vmdk_error_errno (&err);
 }
 
 int

@@ -443,7 +443,12 @@ daemonize (void)
 
 /* ---- main ----------------------------------------------------------------- */
 
-struct mapping { char *name; const char *uri; struct export *exp; };
+struct mapping {
+  char *name;
+  const char *uri;
+  struct export *exp;
+  const char *vmdk;             /* --vmdk NAME=PATH: PATH */
+};
 
 int
 main (int argc, char *argv[])
@@ -623,12 +628,13 @@ main (int argc, char *argv[])
       if (strlen (maps[j].name) == (size_t) (eq - vmdks[i]) &&
           strncmp (maps[j].name, vmdks[i], eq - vmdks[i]) == 0)
         break;
-    if (eq == NULL || eq[1] == '\0' || j == nmaps) {
+    if (eq == NULL || eq[1] == '\0' || j == nmaps || maps[j].vmdk) {
       fprintf (stderr, "%s: --vmdk '%s': expected NAME=PATH with the NAME "
-               "of an export\n", PROG, vmdks[i]);
+               "of an export, once per export\n", PROG, vmdks[i]);
       status = 2;
       goto out;
     }
+    maps[j].vmdk = eq + 1;
   }
 
   if (opt.exit_with_parent) {
@@ -646,23 +652,18 @@ main (int argc, char *argv[])
     if (maps[i].exp == NULL)
       goto out;
     /* -r wins over --cow: nothing is written at all */
-    if (opt.cow && !opt.readonly) {
-      if (export_enable_cow (maps[i].exp, opt.cow_dir) == -1)
-        goto out;
-      maps[i].exp->readonly = false;
-    }
-    for (j = 0; j < nvmdks; j++) {
-      size_t len = strlen (maps[i].name);
-      if (strncmp (vmdks[j], maps[i].name, len) != 0 || vmdks[j][len] != '=')
-        continue;
+    if (opt.cow && !opt.readonly &&
+        export_enable_cow (maps[i].exp, opt.cow_dir) == -1)
+      goto out;
+    if (maps[i].vmdk) {
       if (!maps[i].exp->readonly && !local_has_overlay (maps[i].exp->local)) {
         /* our writes would change the disk under the in-process reader */
-        vx_log ("--vmdk %s: the export is writable; add --cow (or -r)", vmdks[j]);
+        vx_log ("--vmdk %s=%s: the export is writable; add --cow (or -r)",
+                maps[i].name, maps[i].vmdk);
         status = 2;
         goto out;
       }
-      if (export_attach_vmdk (maps[i].exp, vmdks[j] + len + 1,
-                              opt.single_link) == -1)
+      if (export_attach_vmdk (maps[i].exp, maps[i].vmdk, opt.single_link) == -1)
         goto out;
     }
     if (vfile_add (maps[i].name, maps[i].exp, 0, maps[i].exp->size,

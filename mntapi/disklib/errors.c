@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "vixcodes.h"
 
 struct vx_errtext { VixError code; const char *name, *text; };
 
@@ -74,12 +73,6 @@ vx_fail_at (enum vx_level level, VixError code, const char *fmt, ...)
 }
 
 VixError
-vx_code_from_errno (int errnum)
-{
-  return vx_vix_from_errno (errnum);
-}
-
-VixError
 vx_fail_errno (int errnum, const char *fmt, ...)
 {
   char what[1024];
@@ -88,20 +81,14 @@ vx_fail_errno (int errnum, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (what, sizeof what, fmt, ap);
   va_end (ap);
-  return vx_fail (vx_code_from_errno (errnum), "%s: %s", what,
+  return vx_fail (vx_vix_from_errno (errnum), "%s: %s", what,
                   strerror (errnum));
-}
-
-VixError
-vx_code_from_vmdk (const struct vmdk_error *e)
-{
-  return vx_vix_from_vmdk (e->code, e->sys_errno);
 }
 
 VixError
 vx_fail_vmdk (const char *what, const struct vmdk_error *e)
 {
-  return vx_fail (vx_code_from_vmdk (e), "%s: %s [%s]", what,
+  return vx_fail (vx_vix_from_vmdk (e), "%s: %s [%s]", what,
                   e->msg[0] ? e->msg : "(no message)",
                   vmdk_errcode_name (e->code));
 }

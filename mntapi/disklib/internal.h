@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "vixDiskLib.h"
+#include "vixcodes.h"
 #include "vmdk.h"
 
 #define VX_API __attribute__ ((visibility ("default")))
@@ -85,12 +86,10 @@ void vx_config_flush_notes (struct vx_config *cfg);
 VixError vx_fail_at (enum vx_level level, VixError code, const char *fmt, ...)
   VX_PRINTF (3, 4);
 #define vx_fail(code, ...) vx_fail_at (VX_ERROR, (code), __VA_ARGS__)
-/* Map an engine error to a VIX code (see docs/vixDiskLib.md). */
-VixError vx_code_from_vmdk (const struct vmdk_error *e);
+/* Engine errors and errno values map to VIX codes through vixcodes.h
+ * (see docs/vixDiskLib.md). */
 /* Fail with the mapped code of an engine error: "WHAT: engine message". */
 VixError vx_fail_vmdk (const char *what, const struct vmdk_error *e);
-/* Map an errno value to a VIX code. */
-VixError vx_code_from_errno (int errnum);
 /* Fail with the mapped code of errno: "WHAT: strerror". */
 VixError vx_fail_errno (int errnum, const char *fmt, ...) VX_PRINTF (2, 3);
 /* The fixed text of a code (never NULL). */

@@ -735,7 +735,7 @@ VixDiskLib_Grow (VixDiskLibConnection connection, const char *path,
     cp.adapter_type = a;
     cp.hw_version = hw ? (unsigned) strtoul (hw, NULL, 10) : 0;
     if (vmdk_clone (tmpd, path, &cp, NULL, NULL, &e) == -1) {
-      err = vx_fail (vx_code_from_vmdk (&e), "Grow: rebuilding %s failed (%s); "
+      err = vx_fail (vx_vix_from_vmdk (&e), "Grow: rebuilding %s failed (%s); "
                      "the grown disk is kept as %s", path, e.msg, tmp);
       goto out;
     }

@@ -118,12 +118,6 @@ fail (VixError code, const char *fmt, ...)
   return code;
 }
 
-static VixError
-vmdk_code (const struct vmdk_error *e)
-{
-  return vx_vix_from_vmdk (e->code, e->sys_errno);
-}
-
 /* ---- config ------------------------------------------------------------------- */
 
 /* The keys that matter here: tmpDirectory and the log level.  Format: one
@@ -531,7 +525,7 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     s->paths[i] = strdup (real);
     s->vd[i] = s->paths[i] ? vmdk_open (real, &o, &ve) : NULL;
     if (!s->vd[i]) {
-      e = s->paths[i] ? fail (vmdk_code (&ve), "OpenDisks: %s", ve.msg) : VIX_E_OUT_OF_MEMORY;
+      e = s->paths[i] ? fail (vx_vix_from_vmdk (&ve), "OpenDisks: %s", ve.msg) : VIX_E_OUT_OF_MEMORY;
       goto fail;
     }
   }

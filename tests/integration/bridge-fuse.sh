@@ -554,6 +554,8 @@ nbdkit_stop "$ODD_SRV"; ok $? "--cow (odd size): nbdkit exits cleanly"
 
 start_fails 2 "expected NAME=PATH with the NAME of an export" "--vmdk for an unknown name" \
   --vmdk "x=$T/v.vmdk" -- vm="$RO2_URI"
+start_fails 2 "once per export" "--vmdk twice for one export" \
+  --vmdk "vm=$T/v.vmdk" --vmdk "vm=$T/v.vmdk" -- vm="$RO2_URI"
 start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$RO2_URI"
 start_fails 1 "differs from the size" "--vmdk of a disk of another size" --cow --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
 start_fails 2 "the export is writable; add --cow" "--vmdk on a writable export without --cow" \
