@@ -1,5 +1,5 @@
 #!/bin/bash
-# discover.sh: vx_discover() (mntapi/discover.c) finds the volumes of raw
+# discover.sh: vx_discover() (mntapi/discover/discover.c) finds the volumes of raw
 # disks as sfdisk and blkid see them, refuses what must not be mounted, and
 # survives hostile partition tables.
 #

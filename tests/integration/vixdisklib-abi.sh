@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 need gcc g++
 ABI="$top_builddir/tests/vixdisklib-abi"
-INC="$top_srcdir/mntapi/include"
+INC="$top_srcdir/disklib/include"; INC2="$top_srcdir/mntapi/include"
 [ -x "$ABI" ] || bail "$ABI not built"
 
 out=$("$ABI" 2>&1)
@@ -21,7 +21,7 @@ compile() {
   local label=$1 lang=$2 file=$3 cc=gcc std=-std=gnu11 out
   shift 3
   [ "$lang" = c++ ] && { cc=g++; std=-std=c++11; }
-  out=$($cc -x "$lang" $std -Wall -Wextra -Werror -I"$INC" "$@" -c "$file" \
+  out=$($cc -x "$lang" $std -Wall -Wextra -Werror -I"$INC" -I"$INC2" "$@" -c "$file" \
         -o "$T/out.o" 2>&1)
   local rc=$?
   ok $rc "$label"

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 need nm readelf
 DLSYM="$top_builddir/tests/vixdisklib-dlsym"
-LIBS="$top_builddir/mntapi/.libs"
+LIBS="$top_builddir/disklib/.libs"
 LIB="$LIBS/libvixDiskLib.so.8"
 [ -x "$DLSYM" ] || bail "$DLSYM not built"
 [ -e "$LIB" ] || bail "$LIB not built"

@@ -9,7 +9,7 @@
  * mechanically; the rest was typed from its tables.
  *
  * Prints one "PASS what" / "FAIL what: got X, expected Y" line per check;
- * exit status 0 if all passed.  Compiled against mntapi/include only.
+ * exit status 0 if all passed.  Compiled against the public headers only (disklib/include, mntapi/include).
  */
 #include <stddef.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "vix.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 
@@ -83,7 +83,7 @@ parse_bool (const char *v, bool *out)
 static void
 set_string (char **slot, const char *v)
 {
-  char *s = vx_strdup (v);
+  char *s = strdup (v);
 
   if (s) {
     free (*slot);

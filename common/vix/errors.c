@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "vix.h"
 
 struct vx_errtext { VixError code; const char *name, *text; };
 
