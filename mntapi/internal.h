@@ -1,0 +1,126 @@
+/* libvixMntapi internals shared by its source files (never installed).
+ *
+ * The Virtual Disk Mount API on the userspace bridge.
+ *
+ * A disk set = one nbdkit serving the set's VMDK disks (exports "0", "1",
+ * ...) on a private unix socket, read-only (-r) when the set is; one
+ * vixmount-fuse exposing each disk and each mounted volume as a file; and
+ * per mounted volume a loop device and a kernel (or FUSE driver) mount.  In
+ * a read-only set the bridge keeps a private copy-on-write overlay (--cow),
+ * so that dirty journals replay into it and never into the source, and
+ * reads the blocks not written there straight from the VMDK files with the
+ * engine (--vmdk), without the NBD hop.  Source disks are locked (flock,
+ * through the engine) while the set is open.
+ *
+ * Layout of the library (mntapi/):
+ *   init.c      Init/Exit, the configuration, logging, stale-set clean-up
+ *   handles.c   the registry of open disk sets and their volume handles
+ *   spawn.c     the set's processes: nbdkit and the FUSE bridge, and the
+ *               bridge's control file
+ *   diskset.c   OpenDisks/OpenDiskSet/CloseDiskSet, discovery, set info
+ *   volume.c    MountVolume/DismountVolume, volume info and details
+ *   discover/   volumes of a disk set (libblkid): volume.h
+ *   mount/      the set directory's journal, loop devices, kernel mounts,
+ *               teardown (runtime.h, mount.h)
+ */
+#ifndef VIXMOUNT_MNTAPI_INTERNAL_H
+#define VIXMOUNT_MNTAPI_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vixMntapi.h"
+#include "vixMntapiExt.h"
+#include "vixDiskLibExt.h"
+#include "vixcodes.h"
+#include "vmdk.h"
+#include "volume.h"
+#include "runtime.h"
+#include "mount.h"
+
+#define API __attribute__ ((visibility ("default")))
+#define SET_MAGIC 0x56584d53u   /* "VXMS" */
+#define VOL_MAGIC 0x56584d56u   /* "VXMV" */
+#define DEAD_MAGIC 0xdeadbeefu
+#define MAX_DISKS 64
+
+#ifndef VIXMOUNT_PLUGIN_DEFAULT
+#define VIXMOUNT_PLUGIN_DEFAULT "/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-vmdk-plugin.so"
+#endif
+#ifndef VIXMOUNT_FUSE_DEFAULT
+#define VIXMOUNT_FUSE_DEFAULT "/usr/local/bin/vixmount-fuse"
+#endif
+
+struct VixDiskSetHandleStruct;
+
+struct VixVolumeHandleStruct {
+  uint32_t magic;
+  struct VixDiskSetHandleStruct *set;
+  struct vx_volume *v;
+  bool mounted, readonly;
+  bool own_file;            /* file added to the bridge for this volume */
+  char *dir;                /* mount directory (symbolicLink) */
+  char *file;               /* the bridge file the loop device reads */
+  char loopdev[64];
+};
+
+struct VixDiskSetHandleStruct {
+  uint32_t magic;
+  struct VixDiskSetHandleStruct *next;
+  uint32_t flags;
+  bool readonly;
+  struct vxm_state st;
+  char *sock;                   /* nbdkit's socket */
+  char *fuse_dir, *log;
+  pid_t fuse_pid;
+  size_t ndisks;
+  char **paths;
+  struct vmdk_disk **vd;        /* held open: the locks */
+  struct vx_volume *vols;
+  size_t nvols;
+  struct VixVolumeHandleStruct *vh;
+};
+
+struct vxm_global {
+  bool init;
+  char *tmpdir, *base;
+  VixDiskLibGenericLogFunc *log, *warn, *panic;
+  int level;
+};
+/* vxm_glock serialises every API call; it guards vxm_g and vxm_sets. */
+extern pthread_mutex_t vxm_glock;
+extern struct vxm_global vxm_g;
+extern struct VixDiskSetHandleStruct *vxm_sets;
+
+/* ---- init.c ------------------------------------------------------------- */
+/* Log MSG as an error and return CODE. */
+VixError vxm_fail (VixError code, const char *fmt, ...) VXM_PRINTF (2, 3);
+
+/* ---- handles.c ---------------------------------------------------------- */
+/* The open set / volume a caller's handle names, or NULL (glock held). */
+struct VixDiskSetHandleStruct *vxm_find_set (const void *h);
+struct VixVolumeHandleStruct *vxm_find_vol (const void *h);
+/* Link a new set into the registry; unlink it (glock held). */
+void vxm_set_link (struct VixDiskSetHandleStruct *s);
+void vxm_set_unlink (struct VixDiskSetHandleStruct *s);
+
+/* ---- spawn.c ------------------------------------------------------------ */
+/* The value of environment variable NAME if set and not empty, else DEF. */
+const char *vxm_env_or (const char *name, const char *def);
+/* Start nbdkit on the set's disks (socket s->sock), and the FUSE bridge on
+ * s->fuse_dir; each is written to the journal first. */
+VixError vxm_start_nbdkit (struct VixDiskSetHandleStruct *s);
+VixError vxm_start_bridge (struct VixDiskSetHandleStruct *s);
+/* One line to the bridge's .control file: 0, or -1 with errno. */
+int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
+  VXM_PRINTF (2, 3);
+
+/* ---- diskset.c ---------------------------------------------------------- */
+/* Undo and free everything of a set, whatever state it is in (glock held). */
+void vxm_close_set (struct VixDiskSetHandleStruct *s);
+
+#endif
+

@@ -1,0 +1,270 @@
+/* libvixMntapi: volumes: mounting one (a bridge file, a loop device, a
+ * kernel mount), dismounting it, and what the caller may ask about it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static VixError
+mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
+{
+  struct VixDiskSetHandleStruct *s = vh->set;
+  struct vx_volume *v = vh->v;
+  enum vxm_mount_mode how;
+  char err[1024], volroot[PATH_MAX];
+  int lfd;
+
+  if (vh->mounted)
+    return VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED;
+  if (!v->mountable)
+    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s cannot be mounted: %s", v->name,
+                 v->why_not ? v->why_not : "not a supported filesystem");
+  if (v->nseg != 1)
+    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s spans several segments "
+                 "(not supported on the userspace bridge yet)", v->name);
+  if (s->readonly && !readonly)
+    vxm_log (2, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
+  how = s->readonly ? VXM_RO : readonly ? VXM_RO_NO_REPLAY : VXM_RW;
+
+  /* the bridge file: the whole disk, or a range of it added for the volume */
+  if (v->seg[0].offset == 0 && v->seg[0].length == vmdk_size (s->vd[v->seg[0].disk])) {
+    if (asprintf (&vh->file, "%s/d%u", s->fuse_dir, v->seg[0].disk) < 0)
+      return VIX_E_OUT_OF_MEMORY;
+    vh->own_file = false;
+  }
+  else {
+    if (asprintf (&vh->file, "%s/%s", s->fuse_dir, v->name) < 0)
+      return VIX_E_OUT_OF_MEMORY;
+    if (vxm_bridge_control (s, "add %s d%u %llu %llu\n", v->name, v->seg[0].disk,
+                        (unsigned long long) v->seg[0].offset,
+                        (unsigned long long) v->seg[0].length) == -1) {
+      free (vh->file);
+      vh->file = NULL;
+      return vxm_fail (VIX_E_MNTAPI_DAEMON, "MountVolume: the FUSE bridge refused volume %s: %s",
+                   v->name, strerror (errno));
+    }
+    vh->own_file = true;
+  }
+  snprintf (volroot, sizeof volroot, "%s/volumes", s->st.dir);
+  mkdir (volroot, 0700);
+  if (asprintf (&vh->dir, "%s/%s", volroot, v->name) < 0) {
+    vh->dir = NULL;
+    goto oom;
+  }
+  if (mkdir (vh->dir, 0700) == -1 && errno != EEXIST) {
+    vxm_fail (VIX_E_MNTAPI_MOUNTPT_NOT_FOUND, "MountVolume: cannot create %s: %s", vh->dir,
+          strerror (errno));
+    goto undo;
+  }
+  if (vxm_state_add (&s->st, "loop %s", vh->file) == -1
+      || (lfd = vxm_loop_attach (vh->file, how == VXM_RO_NO_REPLAY, vh->loopdev,
+                                 sizeof vh->loopdev, err, sizeof err)) == -1) {
+    vxm_fail (VIX_E_MNTAPI_LOOP_FAILED, "MountVolume: %s: %s", v->name, err);
+    goto undo;
+  }
+  if (vxm_state_add (&s->st, "mount %s", vh->dir) == -1
+      || vxm_mount (vh->loopdev, vh->dir, v->fstype, how, s->log, err, sizeof err) == -1) {
+    close (lfd);              /* autoclear detaches it */
+    vxm_fail (VIX_E_MNTAPI_OS_ERROR, "MountVolume: %s (%s): %s", v->name, v->fstype, err);
+    goto undo;
+  }
+  close (lfd);                /* the mount holds the device now */
+  vh->mounted = true;
+  vh->readonly = how != VXM_RW;
+  vxm_log (3, "MountVolume: %s (%s) on %s, %s", v->name, v->fstype, vh->dir,
+           vh->readonly ? "read-only" : "read-write");
+  return VIX_OK;
+
+ oom:
+  vxm_fail (VIX_E_OUT_OF_MEMORY, "MountVolume: out of memory");
+ undo:
+  if (vh->own_file)
+    vxm_bridge_control (s, "remove %s\n", v->name);
+  if (vh->dir)
+    rmdir (vh->dir);
+  free (vh->dir);
+  free (vh->file);
+  vh->dir = vh->file = NULL;
+  return VIX_E_MNTAPI_OS_ERROR;
+}
+
+API VixError
+VixMntapi_MountVolume (VixVolumeHandle volumeHandle, Bool readOnly)
+{
+  struct VixVolumeHandleStruct *vh;
+  VixError e;
+
+  pthread_mutex_lock (&vxm_glock);
+  vh = vxm_find_vol (volumeHandle);
+  e = vh ? mount_volume (vh, readOnly != 0)
+    : vxm_fail (VIX_E_INVALID_ARG, "MountVolume: not a volume of an open disk set");
+  pthread_mutex_unlock (&vxm_glock);
+  return e;
+}
+
+static VixError
+dismount (struct VixVolumeHandleStruct *vh, bool force)
+{
+  if (!vh->mounted)
+    return VIX_E_MNTAPI_VOLUME_NOT_MOUNTED;
+  if (vxm_umount (vh->dir, force) == -1)
+    return vxm_fail (VIX_E_MNTAPI_UMOUNT, "DismountVolume: %s: %s%s", vh->dir, strerror (errno),
+                 errno == EBUSY ? " (files are open; dismount with force)" : "");
+  vxm_loop_detach_file (vh->file);      /* autoclear did it, unless busy */
+  if (vh->own_file)
+    vxm_bridge_control (vh->set, "remove %s\n", vh->v->name);
+  rmdir (vh->dir);
+  free (vh->dir);
+  free (vh->file);
+  vh->dir = vh->file = NULL;
+  vh->loopdev[0] = '\0';
+  vh->mounted = false;
+  return VIX_OK;
+}
+
+API VixError
+VixMntapi_DismountVolume (VixVolumeHandle volumeHandle, Bool force)
+{
+  struct VixVolumeHandleStruct *vh;
+  VixError e;
+
+  pthread_mutex_lock (&vxm_glock);
+  vh = vxm_find_vol (volumeHandle);
+  e = vh ? dismount (vh, force != 0)
+    : vxm_fail (VIX_E_INVALID_ARG, "DismountVolume: not a volume of an open disk set");
+  pthread_mutex_unlock (&vxm_glock);
+  return e;
+}
+
+static VixVolumeType
+vol_type (const struct vx_volume *v)
+{
+  switch (v->kind) {
+  case VX_VOL_MBR_PRIMARY: case VX_VOL_MBR_EXTENDED: case VX_VOL_MBR_LOGICAL:
+    return VIXMNTAPI_BASIC_PARTITION;
+  case VX_VOL_GPT: return VIXMNTAPI_GPT_PARTITION;
+  case VX_VOL_LVM: return VIXMNTAPI_LVM_VOLUME;
+  default: return VIXMNTAPI_UNKNOWN_VOLTYPE;
+  }
+}
+
+API VixError
+VixMntapi_GetVolumeInfo (VixVolumeHandle volumeHandle, VixVolumeInfo **info)
+{
+  struct VixVolumeHandleStruct *vh;
+  VixVolumeInfo *i;
+
+  if (!info)
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeInfo: NULL info pointer");
+  *info = NULL;
+  pthread_mutex_lock (&vxm_glock);
+  vh = vxm_find_vol (volumeHandle);
+  if (!vh) {
+    pthread_mutex_unlock (&vxm_glock);
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeInfo: not a volume of an open disk set");
+  }
+  i = calloc (1, sizeof *i);    /* one inGuestMountPoints slot, NULL */
+  if (i) {
+    i->type = vol_type (vh->v);
+    i->isMounted = vh->mounted;
+    i->numGuestMountPoints = 0;  /* guest inspection: a later version */
+    if (vh->mounted && !(i->symbolicLink = strdup (vh->dir))) {
+      free (i);
+      i = NULL;
+    }
+  }
+  pthread_mutex_unlock (&vxm_glock);
+  if (!i)
+    return VIX_E_OUT_OF_MEMORY;
+  *info = i;
+  return VIX_OK;
+}
+
+API void
+VixMntapi_FreeVolumeInfo (VixVolumeInfo *info)
+{
+  if (!info)
+    return;
+  free (info->symbolicLink);
+  for (size_t k = 0; k < info->numGuestMountPoints; k++)
+    free (info->inGuestMountPoints[k]);
+  free (info);
+}
+
+static char *
+dup_or_null (const char *s, bool *oom)
+{
+  char *d;
+  if (!s)
+    return NULL;
+  if (!(d = strdup (s)))
+    *oom = true;
+  return d;
+}
+
+API VixError
+Vixmount_GetVolumeDetails (VixVolumeHandle volume, VixmountVolumeDetails **details)
+{
+  struct VixVolumeHandleStruct *vh;
+  VixmountVolumeDetails *d;
+  bool oom = false;
+
+  if (!details)
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeDetails: NULL pointer");
+  *details = NULL;
+  pthread_mutex_lock (&vxm_glock);
+  vh = vxm_find_vol (volume);
+  if (!vh) {
+    pthread_mutex_unlock (&vxm_glock);
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeDetails: not a volume of an open disk set");
+  }
+  d = calloc (1, sizeof *d);
+  if (d) {
+    struct vx_volume *v = vh->v;
+    d->type = vol_type (v);
+    d->name = dup_or_null (v->name, &oom);
+    d->disk = v->disk;
+    d->partitionNumber = v->partno;
+    d->offset = v->nseg ? v->seg[0].offset : 0;
+    d->length = v->size;
+    d->fsType = dup_or_null (v->fstype, &oom);
+    d->label = dup_or_null (v->label, &oom);
+    d->uuid = dup_or_null (v->uuid, &oom);
+    d->partType = dup_or_null (v->part_type, &oom);
+    d->partUuid = dup_or_null (v->part_uuid, &oom);
+    d->partName = dup_or_null (v->part_name, &oom);
+    d->mountable = v->mountable;
+    d->notMountableReason = dup_or_null (v->why_not, &oom);
+  }
+  pthread_mutex_unlock (&vxm_glock);
+  if (!d || oom) {
+    Vixmount_FreeVolumeDetails (d);
+    return VIX_E_OUT_OF_MEMORY;
+  }
+  *details = d;
+  return VIX_OK;
+}
+
+API void
+Vixmount_FreeVolumeDetails (VixmountVolumeDetails *d)
+{
+  if (!d)
+    return;
+  free (d->name);
+  free (d->fsType);
+  free (d->label);
+  free (d->uuid);
+  free (d->partType);
+  free (d->partUuid);
+  free (d->partName);
+  free (d->notMountableReason);
+  free (d);
+}
