@@ -26,7 +26,7 @@
 . "$top_srcdir/tests/lib/plugin.sh"
 need qemu-img sfdisk mkfs.ext4 losetup mount umount fusermount3 sha256sum \
   nbdcopy nbdkit dd cmp python3 mountpoint fallocate truncate
-[ "$(id -u)" -eq 0 ] || bail "needs root (losetup, mount)"
+require_root "losetup, mount"
 [ -c /dev/fuse ] || bail "no /dev/fuse"
 VXF="$top_builddir/vixmount-fuse"
 [ -x "$VXF" ] || bail "not built: $VXF"

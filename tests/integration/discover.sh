@@ -11,7 +11,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs losetup blkid jq \
   python3 truncate timeout
-[ "$(id -u)" -eq 0 ] || bail "needs root (losetup)"
+require_root "losetup"
 DISCOVER="$top_builddir/tests/discover"
 MKDISKS="$top_srcdir/tests/lib/mkdisks.py"
 [ -x "$DISCOVER" ] || bail "missing $DISCOVER (make check builds it)"

@@ -14,7 +14,7 @@
 #    (or vixmount-cleanup).
 . "$top_srcdir/tests/lib/common.sh"
 need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs mcopy ntfs-3g blkid qemu-img python3 jq
-[ "$(id -u)" = 0 ] || bail "needs root (loop devices, mounts)"
+require_root "loop devices, mounts"
 CLIENT="$top_builddir/tests/mntapi-client"
 . "$top_srcdir/tests/lib/plugin.sh"      # NBDKIT_ENV: sanitizer runtimes for nbdkit
 d=$(scratch)

@@ -11,7 +11,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/plugin.sh"
 need qemu-img sfdisk mkfs.ext4 losetup mount umount nbdfuse fusermount3 sha256sum mountpoint
-[ "$(id -u)" -eq 0 ] || bail "needs root (losetup, mount)"
+require_root "losetup, mount"
 [ -c /dev/fuse ] || bail "no /dev/fuse"
 
 T=$(scratch)
