@@ -175,7 +175,7 @@ VixMntapi_GetVolumeInfo (VixVolumeHandle volumeHandle, VixVolumeInfo **info)
   if (i) {
     i->type = vol_type (vh->v);
     i->isMounted = vh->mounted;
-    i->numGuestMountPoints = 0;  /* guest inspection: a later version */
+    i->numGuestMountPoints = 0;  /* filled by guest inspection (not in this version) */
     if (vh->mounted && !(i->symbolicLink = strdup (vh->dir))) {
       free (i);
       i = NULL;

@@ -11,8 +11,11 @@
  * Exports (see the man page, EXPORTS): "0", "1", ... by position, plus the
  * file's basename as an alias when it is unambiguous; "" is disk 0.
  *
- * Read-only for now: the engine has no write path yet.  The write-side
- * callbacks exist, fail with EROFS, and are what a writable engine will fill.
+ * Writes go through the engine: the disks are opened read-only, and reopened
+ * read-write (with exclusive locks) at the first connection that may write;
+ * with nbdkit -r, or a disk whose top link cannot take writes (single-link
+ * on a child, read-only extents), every connection is read-only and the
+ * files are never opened for writing.
  */
 #include <errno.h>
 #include <inttypes.h>
