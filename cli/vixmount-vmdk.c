@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fullio.h"
+#include "json.h"
+#include "parse.h"
 #include "vmdk.h"
 
 static const char *prog = "vixmount-vmdk";
@@ -35,7 +38,7 @@ usage (FILE *f)
 "  zero FILE OFFSET LENGTH      make a range read as zeros\n"
 "  set-ddb FILE KEY [VALUE]     set (or without VALUE remove) a ddb.* key\n"
 "  create [--type T] [--zeroed-grain] [--adapter A] FILE SIZE\n"
-"                               create an empty disk (SIZE in bytes, k/M/G/T)\n"
+"                               create an empty disk of SIZE bytes\n"
 "  snapshot CHILD PARENT        create a delta link on top of PARENT\n"
 "  clone [--type T] SRC DST     copy a disk (any type, also streamOptimized)\n"
 "\n"
@@ -55,6 +58,10 @@ usage (FILE *f)
 "  --adapter A      ide (default), buslogic, lsilogic, legacyESX\n"
 "  -h, --help       this text\n"
 "\n"
+"OFFSET, LENGTH: a number, decimal (010 is ten) or hexadecimal after 0x;\n"
+"SIZE: such a number with an optional K, M, G, T, P or E suffix (powers of\n"
+"1024; either case, KiB also), up to 2^64 - 1 bytes.\n"
+"\n"
 "Exit status: 0 success, 1 the disk could not be opened or read (the error\n"
 "code name is printed on a line of its own), 2 usage error.\n", prog);
 }
@@ -65,26 +72,6 @@ fail (const struct vmdk_error *err)
   fprintf (stderr, "%s: %s\n%s: error code %s\n", prog, err->msg, prog,
            vmdk_errcode_name (err->code));
   return 1;
-}
-
-/* JSON string with escapes; NULL prints null. */
-static void
-jstr (FILE *f, const char *s)
-{
-  if (!s) {
-    fputs ("null", f);
-    return;
-  }
-  fputc ('"', f);
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf (f, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f)
-      fprintf (f, "\\u%04x", *p);
-    else
-      fputc (*p, f);
-  }
-  fputc ('"', f);
 }
 
 static const char *
@@ -100,11 +87,11 @@ info_json (struct vmdk_disk *d, FILE *f, int indent)
   struct vmdk_disk *parent = vmdk_parent (d);
 
   fprintf (f, "{\"path\": ");
-  jstr (f, i->path);
+  vx_json_string (f, i->path);
   fprintf (f, ", \"createType\": ");
-  jstr (f, i->create_type);
+  vx_json_string (f, i->create_type);
   fprintf (f, ", \"version\": %u, \"encoding\": ", i->version);
-  jstr (f, i->encoding);
+  vx_json_string (f, i->encoding);
   fprintf (f, ", \"hasDescriptor\": %s, \"embeddedDescriptor\": %s",
            jbool (i->has_descriptor), jbool (i->embedded_descriptor));
   if (i->has_cid)
@@ -112,7 +99,7 @@ info_json (struct vmdk_disk *d, FILE *f, int indent)
   else
     fprintf (f, ", \"cid\": null");
   fprintf (f, ", \"parentCID\": \"%08" PRIx32 "\", \"parentHint\": ", i->parent_cid);
-  jstr (f, i->parent_hint);
+  vx_json_string (f, i->parent_hint);
   fprintf (f, ", \"capacity\": %" PRIu64 ", \"size\": %" PRIu64
            ", \"links\": %u, \"grainSectors\": %" PRIu64 ", \"uncleanShutdown\": %s",
            i->capacity, vmdk_size (d), i->num_links, i->grain_sectors,
@@ -124,9 +111,9 @@ info_json (struct vmdk_disk *d, FILE *f, int indent)
              ", \"sectors\": %" PRIu64 ", \"filename\": ", k ? "," : "", indent + 2, "",
              vmdk_access_name (e->access), vmdk_extent_type_name (e->type), e->start,
              e->sectors);
-    jstr (f, e->filename);
+    vx_json_string (f, e->filename);
     fprintf (f, ", \"path\": ");
-    jstr (f, e->path);
+    vx_json_string (f, e->path);
     fprintf (f, ", \"offset\": %" PRIu64 ", \"fileBytes\": %" PRIu64, e->flat_offset,
              e->file_bytes);
     if (e->grain_sectors)
@@ -144,14 +131,14 @@ info_json (struct vmdk_disk *d, FILE *f, int indent)
   fprintf (f, "],\n%*s\"ddb\": {", indent + 1, "");
   for (size_t k = 0; k < vmdk_ddb_count (d); k++) {
     fputs (k ? ", " : "", f);
-    jstr (f, vmdk_ddb_key (d, k));
+    vx_json_string (f, vmdk_ddb_key (d, k));
     fputs (": ", f);
-    jstr (f, vmdk_ddb_value (d, k));
+    vx_json_string (f, vmdk_ddb_value (d, k));
   }
   fprintf (f, "},\n%*s\"warnings\": [", indent + 1, "");
   for (size_t k = 0; k < i->num_warnings; k++) {
     fputs (k ? ", " : "", f);
-    jstr (f, vmdk_warning (d, k));
+    vx_json_string (f, vmdk_warning (d, k));
   }
   fprintf (f, "],\n%*s\"parent\": ", indent + 1, "");
   if (parent)
@@ -250,21 +237,6 @@ map_cb (void *opaque, const struct vmdk_map_entry *e)
 }
 
 static int
-write_all (int fd, const char *buf, size_t n)
-{
-  while (n > 0) {
-    ssize_t r = write (fd, buf, n);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    buf += r;
-    n -= (size_t) r;
-  }
-  return 0;
-}
-
-static int
 copy_out (struct vmdk_disk *d, uint64_t off, uint64_t len, int fd, const char *name)
 {
   const size_t chunk = 4 * 1024 * 1024;
@@ -281,7 +253,7 @@ copy_out (struct vmdk_disk *d, uint64_t off, uint64_t len, int fd, const char *n
       free (buf);
       return fail (&err);
     }
-    if (write_all (fd, buf, n) == -1) {
+    if (vx_full_write (fd, buf, n) == -1) {
       fprintf (stderr, "%s: writing %s: %s\n", prog, name, strerror (errno));
       free (buf);
       return 1;
@@ -293,39 +265,23 @@ copy_out (struct vmdk_disk *d, uint64_t off, uint64_t len, int fd, const char *n
   return 0;
 }
 
+/* A NUMBER (or, with SIZE, a SIZE) argument in the syntax of parse.h; if
+ * it is not one, a message naming WHAT and the value, and -1. */
 static int
-parse_u64 (const char *s, uint64_t *v)
+number_arg (const char *what, const char *text, bool size, uint64_t *v)
 {
-  char *e;
-  errno = 0;
-  if (*s == '-' || !*s)
-    return -1;
-  *v = strtoull (s, &e, 0);
-  return errno || *e ? -1 : 0;
-}
-
-/* Sizes like 100M, 5G: binary multiples. */
-static int
-parse_size (const char *s, uint64_t *v)
-{
-  char *e;
-  unsigned shift = 0;
-  errno = 0;
-  if (*s == '-' || !*s)
-    return -1;
-  *v = strtoull (s, &e, 10);
-  if (errno)
-    return -1;
-  switch (*e) {
-  case 'k': case 'K': shift = 10; e++; break;
-  case 'm': case 'M': shift = 20; e++; break;
-  case 'g': case 'G': shift = 30; e++; break;
-  case 't': case 'T': shift = 40; e++; break;
-  }
-  if (*e || (shift && *v > (UINT64_MAX >> shift)))
-    return -1;
-  *v <<= shift;
-  return 0;
+  if ((size ? vx_parse_size (text, v) : vx_parse_u64 (text, v)) == 0)
+    return 0;
+  if (errno == ERANGE)
+    fprintf (stderr, "%s: %s '%s' is out of range (more than 2^64 - 1)\n",
+             prog, what, text);
+  else if (size)
+    fprintf (stderr, "%s: %s '%s' is not a size (a number, decimal or 0x hex, "
+             "with an optional K, M, G, T, P or E suffix)\n", prog, what, text);
+  else
+    fprintf (stderr, "%s: %s '%s' is not a number (decimal, or hexadecimal "
+             "after 0x)\n", prog, what, text);
+  return -1;
 }
 
 static int
@@ -339,11 +295,13 @@ create_cmd (const char *cmd, struct vmdk_create_params *cp, const char *a, const
       return fail (&err);
     return 0;
   }
-  if (parse_size (b, &bytes) || bytes == 0) {
-    fprintf (stderr, "%s: SIZE must be a positive number of bytes (k, M, G, T suffixes)\n", prog);
+  if (number_arg ("SIZE", b, true, &bytes) == -1)
+    return 2;
+  if (bytes == 0) {
+    fprintf (stderr, "%s: SIZE must not be 0\n", prog);
     return 2;
   }
-  cp->capacity = (bytes + 511) / 512;
+  cp->capacity = bytes / 512 + (bytes % 512 != 0);   /* no overflow */
   if (vmdk_create (a, cp, &err) == -1)
     return fail (&err);
   return 0;
@@ -356,16 +314,16 @@ write_in (struct vmdk_disk *d, uint64_t off)
   char buf[65536];
   ssize_t n;
 
-  while ((n = read (0, buf, sizeof buf)) != 0) {
+  do {
+    n = vx_full_read (0, buf, sizeof buf);   /* short: end of input */
     if (n < 0) {
-      if (errno == EINTR) continue;
       fprintf (stderr, "%s: reading stdin: %s\n", prog, strerror (errno));
       return 1;
     }
-    if (vmdk_pwrite (d, buf, (size_t) n, off, 0, &err) == -1)
+    if (n > 0 && vmdk_pwrite (d, buf, (size_t) n, off, 0, &err) == -1)
       return fail (&err);
     off += (uint64_t) n;
-  }
+  } while ((size_t) n == sizeof buf);
   if (vmdk_flush (d, &err) == -1)
     return fail (&err);
   return 0;
@@ -483,28 +441,24 @@ main (int argc, char **argv)
   }
   else if (!strcmp (cmd, "write")) {
     uint64_t off;
-    if (parse_u64 (argv[optind + 1], &off)) {
-      fprintf (stderr, "%s: OFFSET must be a non-negative integer\n", prog);
+    if (number_arg ("OFFSET", argv[optind + 1], false, &off) == -1)
       r = 2;
-    }
     else
       r = write_in (d, off);
   }
   else if (!strcmp (cmd, "zero")) {
     uint64_t off, len;
-    if (parse_u64 (argv[optind + 1], &off) || parse_u64 (argv[optind + 2], &len)) {
-      fprintf (stderr, "%s: OFFSET and LENGTH must be non-negative integers\n", prog);
+    if (number_arg ("OFFSET", argv[optind + 1], false, &off) == -1
+        || number_arg ("LENGTH", argv[optind + 2], false, &len) == -1)
       r = 2;
-    }
     else if (vmdk_zero (d, len, off, 0, &err) == -1 || vmdk_flush (d, &err) == -1)
       r = fail (&err);
   }
   else {
     uint64_t off, len;
-    if (parse_u64 (argv[optind + 1], &off) || parse_u64 (argv[optind + 2], &len)) {
-      fprintf (stderr, "%s: OFFSET and LENGTH must be non-negative integers\n", prog);
+    if (number_arg ("OFFSET", argv[optind + 1], false, &off) == -1
+        || number_arg ("LENGTH", argv[optind + 2], false, &len) == -1)
       r = 2;
-    }
     else
       r = copy_out (d, off, len, 1, "stdout");
   }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "parse.h"
 #include "vixDiskLibExt.h"
 
 #define KNOWN_OPEN_FLAGS                                                  \
@@ -406,15 +407,10 @@ static uint32
 ddb_u32 (struct vmdk_disk *vd, const char *key, bool *found)
 {
   const char *v = ddb_chain (vd, key);
-  char *end;
-  unsigned long long n;
+  uint64_t n;
 
   *found = false;
-  if (!v)
-    return 0;
-  errno = 0;
-  n = strtoull (v, &end, 10);
-  if (errno || end == v || n > UINT32_MAX)
+  if (!v || vx_parse_u64 (v, &n) == -1 || n > UINT32_MAX)
     return 0;
   *found = true;
   return (uint32) n;

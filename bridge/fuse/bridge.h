@@ -5,7 +5,8 @@
  *
  *   export.c   one NBD export: its properties and a pool of libnbd handles
  *   local.c    the --cow overlay and in-process VMDK reads (--vmdk)
- *   files.c    the file table (names, inodes, ranges) and the .control parser
+ *   files.c    the file table (names, inodes, ranges), .control commands
+ *   control.c  the .control lines parsed into commands (control.h)
  *   fs.c       the FUSE low-level operations
  *   main.c     options, start-up, daemonizing, signals, shutdown
  */
@@ -17,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+
+#include "control.h"
 
 struct nbd_handle;
 struct fuse_session;
@@ -99,7 +102,6 @@ int local_cow_write (struct export *e, const void *data, uint64_t count,
 /* ---- files.c ------------------------------------------------------------ */
 #define VX_ROOT_INO    1
 #define VX_CONTROL_INO 2
-#define VX_NAME_MAX    255
 
 struct vfile {
   uint64_t ino;
@@ -123,9 +125,6 @@ struct filetab {
 
 extern struct filetab files;
 
-/* Checks a file name: non-empty, no '/', no leading '.', <= 255 bytes.
- * Returns NULL if good, else the reason. */
-const char *vfile_name_problem (const char *name);
 /* Adds a file (caller holds no lock).  0 or an errno; *why explains. */
 int vfile_add (const char *name, struct export *exp, uint64_t offset,
                uint64_t length, bool readonly, struct vfile **out,

@@ -23,22 +23,6 @@ struct filetab files = {
   .next_ino = VX_CONTROL_INO + 1,
 };
 
-const char *
-vfile_name_problem (const char *name)
-{
-  size_t len = strlen (name);
-
-  if (len == 0)
-    return "empty name";
-  if (len > VX_NAME_MAX)
-    return "name longer than 255 bytes";
-  if (name[0] == '.')
-    return "name starts with '.'";
-  if (strchr (name, '/'))
-    return "name contains '/'";
-  return NULL;
-}
-
 struct vfile *
 vfile_by_name_locked (const char *name)
 {
@@ -157,60 +141,20 @@ vfile_forget (uint64_t ino, uint64_t nlookup)
 }
 
 /* ---- .control ------------------------------------------------------------ */
-
-/* A decimal number, or hexadecimal with 0x; no sign, no suffix. */
-static bool
-parse_u64 (const char *s, uint64_t *v)
-{
-  char *end;
-  int base = 10;
-
-  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s += 2;
-  }
-  if (!isxdigit ((unsigned char) s[0]))
-    return false;
-  errno = 0;
-  *v = strtoull (s, &end, base);
-  return errno == 0 && *end == '\0';
-}
-
-/* Splits LINE (modified) into at most MAX words; returns the count, or
- * MAX + 1 if there are more. */
-static size_t
-split_words (char *line, char **w, size_t max)
-{
-  size_t n = 0;
-  char *save = NULL, *t;
-
-  for (t = strtok_r (line, " \t", &save); t; t = strtok_r (NULL, " \t", &save)) {
-    if (n == max)
-      return max + 1;
-    w[n++] = t;
-  }
-  return n;
-}
+/* The lines are parsed by control.c; here they are carried out. */
 
 static int
-control_add (struct fuse_session *se, char **w, size_t n, const char **why)
+control_add (struct fuse_session *se, const struct control_cmd *cmd,
+             const char **why)
 {
   struct vfile *base;
   struct export *exp = NULL;
-  uint64_t off, len, base_off = 0, base_len = 0;
+  uint64_t off = cmd->offset, len = cmd->length, base_off = 0, base_len = 0;
   bool ro = false;
   int r;
 
-  if (n != 5) {
-    *why = "usage: add NAME BASE OFFSET LENGTH";
-    return EINVAL;
-  }
-  if (!parse_u64 (w[3], &off) || !parse_u64 (w[4], &len)) {
-    *why = "OFFSET and LENGTH must be unsigned numbers (decimal or 0x hex)";
-    return EINVAL;
-  }
   pthread_mutex_lock (&files.lock);
-  base = vfile_by_name_locked (w[2]);
+  base = vfile_by_name_locked (cmd->base);
   if (base) {
     exp = base->exp;
     base_off = base->offset;
@@ -226,30 +170,27 @@ control_add (struct fuse_session *se, char **w, size_t n, const char **why)
     *why = "range beyond the end of the base file";
     return EINVAL;
   }
-  r = vfile_add (w[1], exp, base_off + off, len, ro, NULL, why);
+  r = vfile_add (cmd->name, exp, base_off + off, len, ro, NULL, why);
   if (r)
     return EINVAL;
   /* (The new file may already be gone again: use our copy of the name.)
    * Nothing negative is cached (lookups of missing names fail without an
    * entry timeout), but be sure the kernel asks again. */
-  fuse_lowlevel_notify_inval_entry (se, VX_ROOT_INO, w[1], strlen (w[1]));
+  fuse_lowlevel_notify_inval_entry (se, VX_ROOT_INO, cmd->name, strlen (cmd->name));
   vx_debug ("added %s: %s [%" PRIu64 ", +%" PRIu64 ")",
-            w[1], exp->uri, base_off + off, len);
+            cmd->name, exp->uri, base_off + off, len);
   return 0;
 }
 
 static int
-control_remove (struct fuse_session *se, char **w, size_t n, const char **why)
+control_remove (struct fuse_session *se, const struct control_cmd *cmd,
+                const char **why)
 {
   struct vfile *f;
   uint64_t ino = 0;
 
-  if (n != 2) {
-    *why = "usage: remove NAME";
-    return EINVAL;
-  }
   pthread_mutex_lock (&files.lock);
-  f = vfile_by_name_locked (w[1]);
+  f = vfile_by_name_locked (cmd->name);
   if (f) {
     f->removed = true;
     ino = f->ino;
@@ -262,17 +203,16 @@ control_remove (struct fuse_session *se, char **w, size_t n, const char **why)
     return EINVAL;
   }
   /* Drop the kernel's dentry so the name disappears at once. */
-  fuse_lowlevel_notify_delete (se, VX_ROOT_INO, ino, w[1], strlen (w[1]));
-  vx_debug ("removed %s", w[1]);
+  fuse_lowlevel_notify_delete (se, VX_ROOT_INO, ino, cmd->name, strlen (cmd->name));
+  vx_debug ("removed %s", cmd->name);
   return 0;
 }
 
 int
 control_write (struct fuse_session *se, const char *buf, size_t len)
 {
-  char *copy, *line, *next, *w[6];
+  char *copy, *pos, *line;
   const char *why = NULL;
-  size_t n;
   int r = 0;
 
   if (memchr (buf, '\0', len)) {
@@ -282,32 +222,22 @@ control_write (struct fuse_session *se, const char *buf, size_t len)
   copy = strndup (buf, len);
   if (copy == NULL)
     return ENOMEM;
-  for (line = copy; line && *line && r == 0; line = next) {
-    char *orig;
+  pos = copy;
+  while (r == 0 && (line = control_next_line (&pos)) != NULL) {
+    struct control_cmd cmd;
+    char *orig = strdup (line);
 
-    next = strchr (line, '\n');
-    if (next)
-      *next++ = '\0';
-    if (line[0] != '\0' && line[strlen (line) - 1] == '\r')
-      line[strlen (line) - 1] = '\0';
-    orig = strdup (line);
     if (orig) {                 /* for the log: no control characters */
       char *c;
       for (c = orig; *c; c++)
         if (iscntrl ((unsigned char) *c))
           *c = '?';
     }
-    n = split_words (line, w, 5);
-    if (n == 0)
-      ;                         /* blank line */
-    else if (strcmp (w[0], "add") == 0)
-      r = control_add (se, w, n, &why);
-    else if (strcmp (w[0], "remove") == 0)
-      r = control_remove (se, w, n, &why);
-    else {
-      why = "unknown command (expected add or remove)";
-      r = EINVAL;
-    }
+    r = control_parse_line (line, &cmd, &why);
+    if (r == 0 && cmd.op == CONTROL_ADD)
+      r = control_add (se, &cmd, &why);
+    else if (r == 0 && cmd.op == CONTROL_REMOVE)
+      r = control_remove (se, &cmd, &why);
     if (r)
       vx_log (".control: \"%s\": %s", orig ? orig : "", why);
     free (orig);

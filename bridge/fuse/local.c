@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "fullio.h"
 #include "vmdk.h"
 
 #define BLOCK_SHIFT 12                  /* 4 KiB blocks */
@@ -271,34 +272,18 @@ run_length (struct local *l, uint64_t off, uint64_t max, bool *written)
 /* ---- reads ------------------------------------------------------------- */
 
 static int
-pread_full (int fd, void *buf, size_t count, uint64_t off)
-{
-  char *p = buf;
-  while (count > 0) {
-    ssize_t r = pread (fd, p, count, (off_t) off);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      return errno;
-    }
-    if (r == 0) {               /* past the end of the overlay file */
-      memset (p, 0, count);
-      return 0;
-    }
-    p += r;
-    off += r;
-    count -= r;
-  }
-  return 0;
-}
-
-static int
 overlay_read (struct export *e, void *buf, size_t count, uint64_t off)
 {
-  int err = pread_full (e->local->overlay_fd, buf, count, off);
-  if (err)
+  ssize_t r = vx_full_pread (e->local->overlay_fd, buf, count, off);
+
+  if (r < 0) {
+    int err = errno;
     vx_log ("%s: reading the overlay: %s", e->uri, strerror (err));
-  return err;
+    return err;
+  }
+  /* past the end of the overlay file: zeros */
+  memset ((char *) buf + r, 0, count - (size_t) r);
+  return 0;
 }
 
 /* Blocks never written: from the VMDK in-process, or from the server. */
@@ -344,19 +329,10 @@ local_pread (struct export *e, char *buf, size_t count, uint64_t off,
 static int
 overlay_write (struct export *e, const void *buf, size_t count, uint64_t off)
 {
-  const char *p = buf;
-  while (count > 0) {
-    ssize_t r = pwrite (e->local->overlay_fd, p, count, (off_t) off);
-    if (r == -1) {
-      int err = errno;
-      if (err == EINTR)
-        continue;
-      vx_log ("%s: writing the overlay: %s", e->uri, strerror (err));
-      return err;
-    }
-    p += r;
-    off += r;
-    count -= r;
+  if (vx_full_pwrite (e->local->overlay_fd, buf, count, off) == -1) {
+    int err = errno;
+    vx_log ("%s: writing the overlay: %s", e->uri, strerror (err));
+    return err;
   }
   return 0;
 }

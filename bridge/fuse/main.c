@@ -30,6 +30,7 @@
 #include <fuse_lowlevel.h>
 
 #include "bridge.h"
+#include "parse.h"
 
 #define PROG "vixmount-fuse"
 
@@ -159,41 +160,40 @@ usage (FILE *fp)
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
 "\n"
-"Writes to MOUNTPOINT/.control:  add NAME BASE OFFSET LENGTH | remove NAME\n",
+"Writes to MOUNTPOINT/.control:  add NAME BASE OFFSET LENGTH | remove NAME\n"
+"\n"
+"N, OFFSET, LENGTH: a number, decimal (010 is ten) or hexadecimal after 0x;\n"
+"SIZE: such a number with an optional K, M, G, T, P or E suffix (powers of\n"
+"1024; either case, KiB also), up to 2^64 - 1 bytes.\n",
            PROG);
 }
 
-/* SIZE: a number with an optional K, M or G (binary) suffix. */
-static bool
-parse_size (const char *s, uint64_t *v)
+/* A SIZE option's value (parse.h); a malformed or too large one ends the
+ * program (status 2) with a message naming the option and the value. */
+static uint64_t
+size_option (const char *what, const char *s)
 {
-  char *end;
-  unsigned long long n;
+  uint64_t v;
 
-  if (s[0] < '0' || s[0] > '9')
-    return false;
-  errno = 0;
-  n = strtoull (s, &end, 10);
-  if (errno)
-    return false;
-  switch (*end) {
-  case 'k': case 'K': n <<= 10; end++; break;
-  case 'm': case 'M': n <<= 20; end++; break;
-  case 'g': case 'G': n <<= 30; end++; break;
+  if (vx_parse_size (s, &v) == -1) {
+    if (errno == ERANGE)
+      fprintf (stderr, "%s: %s: '%s' is out of range (more than 2^64 - 1 bytes)\n",
+               PROG, what, s);
+    else
+      fprintf (stderr, "%s: %s: '%s' is not a size (a number, decimal or 0x hex, "
+               "with an optional K, M, G, T, P or E suffix)\n", PROG, what, s);
+    exit (2);
   }
-  if (*end == 'i' && end[1] == 'B')
-    end += 2;
-  if (*end != '\0')
-    return false;
-  *v = n;
-  return true;
+  return v;
 }
 
+/* A count option's value: a number (parse.h) from LO to HI. */
 static unsigned
 parse_count (const char *what, const char *s, unsigned lo, unsigned hi)
 {
   uint64_t v;
-  if (!parse_size (s, &v) || v < lo || v > hi) {
+
+  if (vx_parse_u64 (s, &v) == -1 || v < lo || v > hi) {
     fprintf (stderr, "%s: %s: expected a number from %u to %u, got '%s'\n",
              PROG, what, lo, hi, s);
     exit (2);
@@ -512,7 +512,8 @@ main (int argc, char *argv[])
     case OPT_CLONE_FD: opt.clone_fd = true; break;
     case OPT_LOG: opt.logfile = optarg; break;
     case OPT_MAX_REQUEST:
-      if (!parse_size (optarg, &v) || v < 4096 || v > 1024 * 1024 || v % 4096) {
+      v = size_option ("--max-request", optarg);
+      if (v < 4096 || v > 1024 * 1024 || v % 4096) {
         fprintf (stderr, "%s: --max-request: a multiple of 4K up to 1M, not '%s'\n",
                  PROG, optarg);
         return 2;
@@ -520,7 +521,8 @@ main (int argc, char *argv[])
       fscfg.max_request = v;
       break;
     case OPT_SPLIT:
-      if (!parse_size (optarg, &v) || (v != 0 && (v < 4096 || v > 1024 * 1024))) {
+      v = size_option ("--split", optarg);
+      if (v != 0 && (v < 4096 || v > 1024 * 1024)) {
         fprintf (stderr, "%s: --split: 0, or a size from 4K to 1M, not '%s'\n",
                  PROG, optarg);
         return 2;
@@ -541,7 +543,8 @@ main (int argc, char *argv[])
       break;
     }
     case OPT_READAHEAD:
-      if (!parse_size (optarg, &v) || v > (1ull << 30)) {
+      v = size_option ("--readahead", optarg);
+      if (v > (1ull << 30)) {
         fprintf (stderr, "%s: --readahead: a size up to 1G, not '%s'\n",
                  PROG, optarg);
         return 2;

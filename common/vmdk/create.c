@@ -114,36 +114,6 @@ newfiles_done (struct newfiles *nf, bool remove)
   memset (nf, 0, sizeof *nf);
 }
 
-static int
-write_at (int fd, const char *path, const void *buf, size_t len, uint64_t off,
-          struct vmdk_error *err)
-{
-  const uint8_t *p = buf;
-  while (len > 0) {
-    ssize_t r = pwrite (fd, p, len, (off_t) off);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      vx_err_errno (err, errno, "%s: writing", path);
-      return -1;
-    }
-    p += r; len -= (size_t) r; off += (uint64_t) r;
-  }
-  return 0;
-}
-
-static void
-put32 (uint8_t *p, uint32_t v)
-{
-  p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = v >> 24;
-}
-
-static void
-put64 (uint8_t *p, uint64_t v)
-{
-  put32 (p, (uint32_t) v);
-  put32 (p + 4, (uint32_t) (v >> 32));
-}
-
 /* ---- the descriptor text ------------------------------------------------------- */
 
 struct text { char *s; size_t len, cap; bool oom; };
@@ -248,19 +218,18 @@ sparse_header (uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
 {
   memset (h, 0, SECTOR);
   memcpy (h, "KDMV", 4);
-  put32 (h + 4, version);
-  put32 (h + 8, flags);
-  put64 (h + 12, capacity);
-  put64 (h + 20, GRAIN);
-  put64 (h + 28, desc_off);
-  put64 (h + 36, desc_size);
-  put32 (h + 44, GTES);
-  put64 (h + 48, rgd);
-  put64 (h + 56, gd);
-  put64 (h + 64, overhead);
+  put_le32 (h + 4, version);
+  put_le32 (h + 8, flags);
+  put_le64 (h + 12, capacity);
+  put_le64 (h + 20, GRAIN);
+  put_le64 (h + 28, desc_off);
+  put_le64 (h + 36, desc_size);
+  put_le32 (h + 44, GTES);
+  put_le64 (h + 48, rgd);
+  put_le64 (h + 56, gd);
+  put_le64 (h + 64, overhead);
   memcpy (h + 73, "\n \r\n", 4);
-  h[77] = algo & 0xff;
-  h[78] = algo >> 8;
+  put_le16 (h + 77, algo);
 }
 
 static int
@@ -285,16 +254,19 @@ write_sparse (int fd, const char *path, uint64_t capacity, bool zeroed,
     vx_err_errno (err, errno, "%s: extending to %" PRIu64 " bytes", path, l.overhead * SECTOR);
     goto out;
   }
-  if (write_at (fd, path, hdr, SECTOR, 0, err) == -1
-      || (desc && write_at (fd, path, desc, desc_len, SECTOR, err) == -1))
+  if (vx_pwrite_full (fd, path, hdr, SECTOR, 0, "sparse header", err) == -1
+      || (desc && vx_pwrite_full (fd, path, desc, desc_len, SECTOR,
+                                  "embedded descriptor", err) == -1))
     goto out;
   for (uint64_t i = 0; i < l.n_gts; i++)
-    put32 (gd + 4 * i, (uint32_t) (l.rgd + l.gd_sectors + 4 * i));
-  if (write_at (fd, path, gd, l.gd_sectors * SECTOR, l.rgd * SECTOR, err) == -1)
+    put_le32 (gd + 4 * i, (uint32_t) (l.rgd + l.gd_sectors + 4 * i));
+  if (vx_pwrite_full (fd, path, gd, l.gd_sectors * SECTOR, l.rgd * SECTOR,
+                      "redundant grain directory", err) == -1)
     goto out;
   for (uint64_t i = 0; i < l.n_gts; i++)
-    put32 (gd + 4 * i, (uint32_t) (l.gd + l.gd_sectors + 4 * i));
-  if (write_at (fd, path, gd, l.gd_sectors * SECTOR, l.gd * SECTOR, err) == -1)
+    put_le32 (gd + 4 * i, (uint32_t) (l.gd + l.gd_sectors + 4 * i));
+  if (vx_pwrite_full (fd, path, gd, l.gd_sectors * SECTOR, l.gd * SECTOR,
+                      "grain directory", err) == -1)
     goto out;
   r = 0;
  out:
@@ -407,7 +379,7 @@ create_kind (const char *path, enum kind k, uint64_t capacity, const char *adapt
   desc = descriptor_text (k, capacity, parent_cid, hint, x, n, adapter, hw, &len);
   if (!desc) { vx_oom (err, "descriptor"); goto out; }
   fd = create_file (&nf, path, err);
-  if (fd < 0 || write_at (fd, path, desc, len, 0, err) == -1)
+  if (fd < 0 || vx_pwrite_full (fd, path, desc, len, 0, "descriptor", err) == -1)
     goto out;
   r = 0;
  out:
@@ -585,12 +557,12 @@ static int
 stream_put (struct stream *s, const void *buf, size_t len)
 {
   size_t pad = (SECTOR - len % SECTOR) % SECTOR;
-  if (write_at (s->fd, s->path, buf, len, s->pos, s->err) == -1)
+  if (vx_pwrite_full (s->fd, s->path, buf, len, s->pos, "stream data", s->err) == -1)
     return -1;
   s->pos += len;
   if (pad) {
     static const uint8_t z[SECTOR];
-    if (write_at (s->fd, s->path, z, pad, s->pos, s->err) == -1)
+    if (vx_pwrite_full (s->fd, s->path, z, pad, s->pos, "sector padding", s->err) == -1)
       return -1;
     s->pos += pad;
   }
@@ -601,8 +573,8 @@ static int
 stream_meta (struct stream *s, uint64_t sectors, uint32_t type)
 {
   uint8_t m[SECTOR] = { 0 };
-  put64 (m, sectors);
-  put32 (m + 12, type);
+  put_le64 (m, sectors);
+  put_le32 (m + 12, type);
   return stream_put (s, m, SECTOR);
 }
 
@@ -692,10 +664,10 @@ clone_stream (struct vmdk_disk *src, const char *path, const struct vmdk_create_
       if (cur_gt != UINT64_MAX && (ri == dr.n || g / GTES != cur_gt)) {
         if (gt_used) {
           uint8_t le[GTES * 4];
-          for (unsigned i = 0; i < GTES; i++) put32 (le + 4 * i, gt[i]);
+          for (unsigned i = 0; i < GTES; i++) put_le32 (le + 4 * i, gt[i]);
           if (stream_meta (&s, GTES * 4 / SECTOR, 1) == -1)
             goto out;
-          put32 (gd + 4 * cur_gt, (uint32_t) (s.pos / SECTOR));
+          put_le32 (gd + 4 * cur_gt, (uint32_t) (s.pos / SECTOR));
           if (stream_put (&s, le, sizeof le) == -1)
             goto out;
         }
@@ -720,8 +692,8 @@ clone_stream (struct vmdk_disk *src, const char *path, const struct vmdk_create_
         vx_err (err, VMDK_ERR_IO, "%s: compressing grain %" PRIu64 " failed", path, g);
         goto out;
       }
-      put64 (cbuf, g * GRAIN);
-      put32 (cbuf + 8, (uint32_t) clen);
+      put_le64 (cbuf, g * GRAIN);
+      put_le32 (cbuf + 8, (uint32_t) clen);
       if (s.pos / SECTOR >= MAX_MONO_SPARSE) {
         vx_err (err, VMDK_ERR_LIMIT, "%s: stream file would exceed 2 TiB", path);
         goto out;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "parse.h"
 
 static const struct { const char *word; enum vmdk_extent_type type; } types[] = {
   { "FLAT", VMDK_EXTENT_FLAT }, { "SPARSE", VMDK_EXTENT_SPARSE },
@@ -100,29 +101,20 @@ syntax (struct cur *c, const char *what)
   return -1;
 }
 
-/* Decimal u64, overflow-checked. */
+/* The decimal digits at the cursor as a u64 (the shared number parser on
+ * them: extent lines have no hexadecimal), overflow-checked. */
 static int
 parse_u64 (struct cur *c, uint64_t *out, const char *what)
 {
-  uint64_t v = 0;
   const char *start = c->p;
 
-  while (c->p < c->end && isdigit ((unsigned char) *c->p)) {
-    unsigned dgt = (unsigned) (*c->p - '0');
-    if (v > (UINT64_MAX - dgt) / 10) {
-      vx_err (c->err, VMDK_ERR_FORMAT,
-              "%s: descriptor line %u: %s is too large", c->file, c->line, what);
-      return -1;
-    }
-    v = v * 10 + dgt;
+  while (c->p < c->end && isdigit ((unsigned char) *c->p))
     c->p++;
-  }
-  if (c->p == start) {
-    vx_err (c->err, VMDK_ERR_FORMAT, "%s: descriptor line %u: %s is not a number",
-            c->file, c->line, what);
+  if (vx_parse_u64n (start, (size_t) (c->p - start), out) == -1) {
+    vx_err (c->err, VMDK_ERR_FORMAT, "%s: descriptor line %u: %s %s", c->file,
+            c->line, what, errno == ERANGE ? "is too large" : "is not a number");
     return -1;
   }
-  *out = v;
   return 0;
 }
 
@@ -339,15 +331,14 @@ parse_kv (struct cur *c, struct descriptor *d, bool *seen_version)
 
   int r = 0;
   if (strcasecmp (key, "version") == 0) {
-    char *e;
-    errno = 0;
-    unsigned long v = strtoul (value, &e, 10);
-    if (*value == '\0' || *e || errno)
+    uint64_t v = 0;
+    int pr = vx_parse_u64 (value, &v);
+    if (pr == -1 && errno == EINVAL)
       r = syntax (c, "version is not a number");
-    else if (v < 1 || v > 3) {
+    else if (pr == -1 || v < 1 || v > 3) {
       vx_err (c->err, VMDK_ERR_UNSUPPORTED,
-              "%s: descriptor line %u: version=%lu is not supported (1 to 3 are)",
-              c->file, c->line, v);
+              "%s: descriptor line %u: version=%s is not supported (1 to 3 are)",
+              c->file, c->line, value);
       r = -1;
     }
     else {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <inttypes.h>
 
+#include "fullio.h"
 #include "internal.h"
 
 static const char *const names[] = {
@@ -122,26 +123,30 @@ int
 vx_pread_full (int fd, const char *path, void *buf, size_t len, uint64_t off,
                const char *what, struct vmdk_error *err)
 {
-  uint8_t *p = buf;
+  ssize_t r = vx_full_pread (fd, buf, len, off);
 
-  while (len > 0) {
-    ssize_t r = pread (fd, p, len, (off_t) off);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      vx_err_errno (err, errno, "%s: reading %s (%zu bytes at offset %" PRIu64 ")",
-                    path, what, len, off);
-      return -1;
-    }
-    if (r == 0) {
-      vx_err (err, VMDK_ERR_TRUNCATED,
-              "%s: %s at offset %" PRIu64 " is past the end of the file",
-              path, what, off);
-      return -1;
-    }
-    p += r;
-    len -= (size_t) r;
-    off += (uint64_t) r;
+  if (r < 0) {
+    vx_err_errno (err, errno, "%s: reading %s (%zu bytes at offset %" PRIu64 ")",
+                  path, what, len, off);
+    return -1;
+  }
+  if ((size_t) r < len) {
+    vx_err (err, VMDK_ERR_TRUNCATED,
+            "%s: %s at offset %" PRIu64 " is past the end of the file",
+            path, what, off + (uint64_t) r);
+    return -1;
+  }
+  return 0;
+}
+
+int
+vx_pwrite_full (int fd, const char *path, const void *buf, size_t len,
+                uint64_t off, const char *what, struct vmdk_error *err)
+{
+  if (vx_full_pwrite (fd, buf, len, off) == -1) {
+    vx_err_errno (err, errno, "%s: writing %s (%zu bytes at offset %" PRIu64 ")",
+                  path, what, len, off);
+    return -1;
   }
   return 0;
 }

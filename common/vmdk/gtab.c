@@ -227,11 +227,12 @@ vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err)
 {
   uint64_t gdi = g / t->gtes_per_gt, slot = g % t->gtes_per_gt;
   uint64_t gtoff = gd_get (t, gdi);
-  uint8_t le[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+  uint8_t le[4];
   uint8_t *gt = vx_gtab_pin (t, gdi, err);
 
   if (!gt)
     return -1;
+  put_le32 (le, v);
   if (pwrite (t->fd, le, 4, (off_t) (gtoff + slot * 4)) != 4) {
     vx_err_errno (err, errno ? errno : EIO, "%s: writing grain table entry", t->path);
     return -1;

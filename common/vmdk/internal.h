@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "byteorder.h"
 #include "vmdk.h"
 
 #define SECTOR 512u
@@ -26,12 +27,9 @@ int vx_oom (struct vmdk_error *err, const char *what);
 /* Full pread: -1 + error on failure or short read (message names path). */
 int vx_pread_full (int fd, const char *path, void *buf, size_t len,
                    uint64_t off, const char *what, struct vmdk_error *err);
-
-static inline uint16_t le16 (const uint8_t *p) { return p[0] | (p[1] << 8); }
-static inline uint32_t le32 (const uint8_t *p)
-{ return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24; }
-static inline uint64_t le64 (const uint8_t *p)
-{ return (uint64_t) le32 (p) | (uint64_t) le32 (p + 4) << 32; }
+/* Full pwrite: -1 + error on failure (message names path and what). */
+int vx_pwrite_full (int fd, const char *path, const void *buf, size_t len,
+                    uint64_t off, const char *what, struct vmdk_error *err);
 
 /* ---- descriptor (descriptor.c) ------------------------------------------ */
 struct desc_extent {

@@ -41,34 +41,12 @@ vx_random_cid (void)
 }
 
 static int
-pwrite_full (int fd, const char *path, const void *buf, size_t len, uint64_t off,
-             const char *what, struct vmdk_error *err)
-{
-  const uint8_t *p = buf;
-
-  while (len > 0) {
-    ssize_t r = pwrite (fd, p, len, (off_t) off);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      vx_err_errno (err, errno, "%s: writing %s (%zu bytes at offset %" PRIu64 ")",
-                    path, what, len, off);
-      return -1;
-    }
-    p += r;
-    len -= (size_t) r;
-    off += (uint64_t) r;
-  }
-  return 0;
-}
-
-static int
 write_zeros (int fd, const char *path, uint64_t len, uint64_t off,
              struct vmdk_error *err)
 {
   while (len > 0) {
     size_t n = len < sizeof zeros ? (size_t) len : sizeof zeros;
-    if (pwrite_full (fd, path, zeros, n, off, "zeros", err) == -1)
+    if (vx_pwrite_full (fd, path, zeros, n, off, "zeros", err) == -1)
       return -1;
     len -= n;
     off += n;
@@ -80,7 +58,7 @@ int
 vx_set_unclean (struct extent *e, bool on, struct vmdk_error *err)
 {
   uint8_t b = on;
-  return pwrite_full (e->fd, e->path, &b, 1, 72, "unclean-shutdown flag", err);
+  return vx_pwrite_full (e->fd, e->path, &b, 1, 72, "unclean-shutdown flag", err);
 }
 
 static bool
@@ -171,8 +149,8 @@ vx_desc_store (struct vmdk_disk *d, const char *text, size_t len,
     if (!area)
       return vx_oom (err, "descriptor");
     memcpy (area, text, len);
-    int r = pwrite_full (e->fd, e->path, area, e->desc_bytes, e->desc_off,
-                         "embedded descriptor", err);
+    int r = vx_pwrite_full (e->fd, e->path, area, e->desc_bytes, e->desc_off,
+                            "embedded descriptor", err);
     free (area);
     if (r == -1 || fdatasync (e->fd) == -1) {
       if (r == 0)
@@ -197,7 +175,7 @@ vx_desc_store (struct vmdk_disk *d, const char *text, size_t len,
       vx_err_errno (err, errno, "%s: creating a temporary descriptor in %s", d->path, d->dir);
       return -1;
     }
-    if (pwrite_full (fd, d->path, text, len, 0, "descriptor", err) == -1
+    if (vx_pwrite_full (fd, d->path, text, len, 0, "descriptor", err) == -1
         || fdatasync (fd) == -1 || close (fd) == -1) {
       if (err && err->code == VMDK_OK)
         vx_err_errno (err, errno, "%s: writing the descriptor", d->path);
@@ -499,15 +477,15 @@ alloc_gt (struct extent *e, uint64_t gdi, struct vmdk_error *err)
   if (!vx_gtab_pin (t, gdi, err))  /* publishes a zeroed table */
     return -1;
   v = (uint32_t) (off / SECTOR);
-  le[0] = v & 0xff; le[1] = (v >> 8) & 0xff; le[2] = (v >> 16) & 0xff; le[3] = v >> 24;
-  if (pwrite_full (e->fd, e->path, le, 4, t->gd_file_off + gdi * 4,
-                   "grain directory entry", err) == -1)
+  put_le32 (le, v);
+  if (vx_pwrite_full (e->fd, e->path, le, 4, t->gd_file_off + gdi * 4,
+                      "grain directory entry", err) == -1)
     return -1;
   if (t->rgd_file_off) {
     v = (uint32_t) ((off + gt_bytes) / SECTOR);
-    le[0] = v & 0xff; le[1] = (v >> 8) & 0xff; le[2] = (v >> 16) & 0xff; le[3] = v >> 24;
-    if (pwrite_full (e->fd, e->path, le, 4, t->rgd_file_off + gdi * 4,
-                     "redundant grain directory entry", err) == -1)
+    put_le32 (le, v);
+    if (vx_pwrite_full (e->fd, e->path, le, 4, t->rgd_file_off + gdi * 4,
+                        "redundant grain directory entry", err) == -1)
       return -1;
     t->rgd[gdi] = off + gt_bytes;
   }
@@ -540,7 +518,7 @@ alloc_grain (struct vmdk_disk *d, struct extent *e, uint64_t g, const uint8_t *b
     goto out;
   if (st == GRAIN_DATA) {             /* someone else allocated it meanwhile */
     pthread_mutex_unlock (&e->alloc_lock);
-    return buf ? pwrite_full (e->fd, e->path, buf, len, foff + in, "grain data", err)
+    return buf ? vx_pwrite_full (e->fd, e->path, buf, len, foff + in, "grain data", err)
       : write_zeros (e->fd, e->path, len, foff + in, err);
   }
   grain = calloc (1, gb);
@@ -569,7 +547,7 @@ alloc_grain (struct vmdk_disk *d, struct extent *e, uint64_t g, const uint8_t *b
     vx_err (err, VMDK_ERR_LIMIT, "%s: extent file would exceed 2 TiB", e->path);
     goto out;
   }
-  if (pwrite_full (e->fd, e->path, grain, gb, off, "new grain", err) == -1)
+  if (vx_pwrite_full (e->fd, e->path, grain, gb, off, "new grain", err) == -1)
     goto out;
   e->next_free += gb;
   grew (e, e->next_free);
@@ -596,7 +574,7 @@ sparse_write (struct vmdk_disk *d, struct extent *e, const uint8_t *buf,
     if (vx_gtab_lookup (t, g, &st, &foff, err) == -1)
       return -1;
     if (st == GRAIN_DATA) {
-      if (buf ? pwrite_full (e->fd, e->path, buf, run, foff + in, "grain data", err)
+      if (buf ? vx_pwrite_full (e->fd, e->path, buf, run, foff + in, "grain data", err)
           : write_zeros (e->fd, e->path, run, foff + in, err))
         return -1;
     }
@@ -617,7 +595,7 @@ flat_write (struct extent *e, const uint8_t *buf, uint64_t n, uint64_t eoff,
             struct vmdk_error *err)
 {
   uint64_t off = e->info.flat_offset * SECTOR + eoff;
-  return buf ? pwrite_full (e->fd, e->path, buf, n, off, "flat extent data", err)
+  return buf ? vx_pwrite_full (e->fd, e->path, buf, n, off, "flat extent data", err)
     : write_zeros (e->fd, e->path, n, off, err);
 }
 

@@ -38,6 +38,8 @@
 
 #include <blkid/blkid.h>
 
+#include "byteorder.h"
+#include "fullio.h"
 #include "volume.h"
 
 #define VX_MAX_VOLUMES_PER_DISK 256
@@ -231,34 +233,14 @@ set_why_not (struct ctx *c, struct vx_volume *v, const char *fmt, ...)
 static int
 read_at (int fd, uint64_t disk_size, void *buf, size_t len, uint64_t off)
 {
-  size_t done = 0;
+  ssize_t r;
 
   if (off > disk_size || len > disk_size - off)
     return 1;
-  while (done < len) {
-    ssize_t r = pread (fd, (char *) buf + done, len - done, off + done);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    if (r == 0)
-      return 1;
-    done += r;
-  }
-  return 0;
-}
-
-static uint32_t
-le32 (const unsigned char *p)
-{
-  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-le64 (const unsigned char *p)
-{
-  return le32 (p) | (uint64_t) le32 (p + 4) << 32;
+  r = vx_full_pread (fd, buf, len, off);
+  if (r < 0)
+    return -1;
+  return (size_t) r < len ? 1 : 0;
 }
 
 static uint32_t

@@ -229,6 +229,7 @@ control_fails "add x raw $RAW_SIZE 1" "beyond the end" "add past the end"
 control_fails "add x raw 18446744073709551615 2" "beyond the end" "add with an overflowing range"
 control_fails "add x raw -1 2" "unsigned numbers" "add with a negative offset"
 control_fails "add x raw 1k 2" "unsigned numbers" "add with a suffix"
+control_fails "add x raw 18446744073709551616 2" "out of range" "add with an OFFSET of 2^64"
 control_fails "add a/b raw 0 1" "contains '/'" "add of a name with '/'"
 control_fails "add .hid raw 0 1" "starts with '.'" "add of a name starting with '.'"
 control_fails "add $(printf 'n%.0s' {1..256}) raw 0 1" "longer than 255" "add of a 256-byte name"
@@ -355,6 +356,17 @@ start_fails 1 "$NOSOCK_URI" "one good export, one bad" a="$MEM_URI" b="$NOSOCK_U
 start_fails 2 "expected NAME=URI" "an argument without =" nouri
 start_fails 2 "starts with '.'" "a name starting with ." .x="$MEM_URI"
 start_fails 2 "given twice" "a name given twice" a="$MEM_URI" a="$MEM_URI"
+# option values: the number and size syntax of common/utils/parse.h
+start_fails 2 "--readahead: '17179869185G' is out of range" \
+  "a --readahead that overflows 64 bits" --readahead 17179869185G -- a="$MEM_URI"
+start_fails 2 "--readahead: a size up to 1G" "--readahead above 1G" \
+  --readahead 2G -- a="$MEM_URI"
+start_fails 2 "--max-request: '1.5M' is not a size" "a fractional --max-request" \
+  --max-request 1.5M -- a="$MEM_URI"
+start_fails 2 "--split: '-4K' is not a size" "a negative --split" \
+  --split -4K -- a="$MEM_URI"
+start_fails 2 "--threads: expected a number from 2 to 256, got '4K'" \
+  "a size suffix on --threads" --threads 4K -- a="$MEM_URI"
 "$VXF" "$T/nosuchdir" a="$MEM_URI" > /dev/null 2> "$T/nodir.err"
 [ $? -ne 0 ] && grep -q nosuchdir "$T/nodir.err"; ok $? "start-up error: a missing mount point is named"
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
+#include "json.h"
 #include "volume.h"
 
 static const char *const kinds[] = {
@@ -32,26 +33,6 @@ static const char *const kinds[] = {
   [VX_VOL_GPT] = "gpt",
   [VX_VOL_LVM] = "lvm",
 };
-
-static void
-json_str (FILE *f, const char *s)
-{
-  if (!s) {
-    fputs ("null", f);
-    return;
-  }
-  fputc ('"', f);
-  for (; *s; s++) {
-    unsigned char ch = *s;
-    if (ch == '"' || ch == '\\')
-      fprintf (f, "\\%c", ch);
-    else if (ch < 0x20 || ch == 0x7f)
-      fprintf (f, "\\u%04x", ch);
-    else
-      fputc (ch, f);
-  }
-  fputc ('"', f);
-}
 
 struct job {
   const char *const *paths;
@@ -79,7 +60,7 @@ run (void *arg)
   }
   for (i = 0; i < nv; i++) {
     fprintf (f, "{\"name\":");
-    json_str (f, v[i].name);
+    vx_json_string (f, v[i].name);
     fprintf (f, ",\"kind\":\"%s\",\"disk\":%u,\"partno\":%d",
              kinds[v[i].kind], v[i].disk, v[i].partno);
     fprintf (f, ",\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"nseg\":%zu,\"seg\":[",
@@ -89,19 +70,19 @@ run (void *arg)
                k ? "," : "", v[i].seg[k].disk, v[i].seg[k].offset,
                v[i].seg[k].length);
     fprintf (f, "],\"fstype\":");
-    json_str (f, v[i].fstype);
+    vx_json_string (f, v[i].fstype);
     fprintf (f, ",\"label\":");
-    json_str (f, v[i].label);
+    vx_json_string (f, v[i].label);
     fprintf (f, ",\"uuid\":");
-    json_str (f, v[i].uuid);
+    vx_json_string (f, v[i].uuid);
     fprintf (f, ",\"part_type\":");
-    json_str (f, v[i].part_type);
+    vx_json_string (f, v[i].part_type);
     fprintf (f, ",\"part_uuid\":");
-    json_str (f, v[i].part_uuid);
+    vx_json_string (f, v[i].part_uuid);
     fprintf (f, ",\"part_name\":");
-    json_str (f, v[i].part_name);
+    vx_json_string (f, v[i].part_name);
     fprintf (f, ",\"mountable\":%s,\"why_not\":", v[i].mountable ? "true" : "false");
-    json_str (f, v[i].why_not);
+    vx_json_string (f, v[i].why_not);
     fprintf (f, "}\n");
   }
   fclose (f);
