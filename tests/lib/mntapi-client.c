@@ -24,24 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "vixMntapi.h"
 #include "vixMntapiExt.h"
-
-static void
-jstr (const char *s)
-{
-  if (!s) {
-    fputs ("null", stdout);
-    return;
-  }
-  putchar ('"');
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') printf ("\\%c", *s);
-    else if ((unsigned char) *s < 0x20) printf ("\\u%04x", *s);
-    else putchar (*s);
-  }
-  putchar ('"');
-}
 
 static void
 logfn (const char *fmt, va_list ap)
@@ -145,24 +130,24 @@ main (int argc, char **argv)
       continue;
     }
     printf ("{\"name\": ");
-    jstr (d->name);
+    vx_json_string (stdout, d->name);
     printf (", \"type\": %d, \"isMounted\": %d, \"numGuestMountPoints\": %zu, \"disk\": %u, "
             "\"partno\": %d, \"offset\": %" PRIu64 ", \"length\": %" PRIu64 ", \"fs\": ",
             (int) vi->type, vi->isMounted, vi->numGuestMountPoints, d->disk,
             d->partitionNumber, d->offset, d->length);
-    jstr (d->fsType);
+    vx_json_string (stdout, d->fsType);
     printf (", \"label\": ");
-    jstr (d->label);
+    vx_json_string (stdout, d->label);
     printf (", \"uuid\": ");
-    jstr (d->uuid);
+    vx_json_string (stdout, d->uuid);
     printf (", \"partType\": ");
-    jstr (d->partType);
+    vx_json_string (stdout, d->partType);
     printf (", \"partUuid\": ");
-    jstr (d->partUuid);
+    vx_json_string (stdout, d->partUuid);
     printf (", \"partName\": ");
-    jstr (d->partName);
+    vx_json_string (stdout, d->partName);
     printf (", \"mountable\": %s, \"why\": ", d->mountable ? "true" : "false");
-    jstr (d->notMountableReason);
+    vx_json_string (stdout, d->notMountableReason);
     printf ("}\n");
 
     bool want = false, want_rw = false;
