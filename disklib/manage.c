@@ -17,6 +17,18 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "parse.h"
+
+/* ddb.virtualHWVersion of a disk as the number a new disk inherits; 0 (the
+ * engine's default) when absent or not a number. */
+static unsigned
+hw_version_of (struct vmdk_disk *vd)
+{
+  const char *hw = vmdk_ddb_get (vd, "ddb.virtualHWVersion");
+  uint64_t v;
+
+  return hw && vx_parse_u64 (hw, &v) == 0 && v <= UINT_MAX ? (unsigned) v : 0;
+}
 
 #define COPY_BUF (4u * 1024 * 1024)
 #define SPLIT_BYTES (UINT64_C (2) << 30)
@@ -501,8 +513,7 @@ VixDiskLib_CreateChild (VixDiskLibHandle diskHandle, const char *childPath,
     if (!d->readonly && vmdk_flush (d->vd, &e) == -1)
       err = vx_fail_vmdk ("CreateChild: flush parent", &e);
     else {
-      const char *hw = vmdk_ddb_get (d->vd, "ddb.virtualHWVersion");
-      cp.hw_version = hw ? (unsigned) strtoul (hw, NULL, 10) : 0;
+      cp.hw_version = hw_version_of (d->vd);
       progress_report (&pr, 0);
       if (vmdk_create_child (childPath, d->path, &cp, &e) == -1)
         err = vx_fail_vmdk (fn, &e);
@@ -621,7 +632,6 @@ copy_link (const char *fn, struct vmdk_disk *src, const char *dst,
   struct vmdk_options o = { 0 };
   struct vmdk_error e = { 0 };
   struct vmdk_disk *out;
-  const char *hw = vmdk_ddb_get (src, "ddb.virtualHWVersion");
   const char *a = vmdk_ddb_get (src, "ddb.adapterType");
   VixError err;
   int r;
@@ -631,7 +641,7 @@ copy_link (const char *fn, struct vmdk_disk *src, const char *dst,
   cp.adapter_type = a && (strcasecmp (a, "ide") == 0
                           || strcasecmp (a, "buslogic") == 0
                           || strcasecmp (a, "lsilogic") == 0) ? a : "ide";
-  cp.hw_version = hw ? (unsigned) strtoul (hw, NULL, 10) : 0;
+  cp.hw_version = hw_version_of (src);
   if (vmdk_parent (src))
     r = vmdk_create_child (dst, vmdk_get_info (vmdk_parent (src))->path, &cp,
                            &e);
@@ -730,10 +740,9 @@ VixDiskLib_Grow (VixDiskLibConnection connection, const char *path,
       goto out;
     struct vmdk_create_params cp = { 0 };
     const char *a = vmdk_ddb_get (tmpd, "ddb.adapterType");
-    const char *hw = vmdk_ddb_get (tmpd, "ddb.virtualHWVersion");
     cp.create_type = vmdk_get_info (tmpd)->create_type;
     cp.adapter_type = a;
-    cp.hw_version = hw ? (unsigned) strtoul (hw, NULL, 10) : 0;
+    cp.hw_version = hw_version_of (tmpd);
     if (vmdk_clone (tmpd, path, &cp, NULL, NULL, &e) == -1) {
       err = vx_fail (vx_vix_from_vmdk (&e), "Grow: rebuilding %s failed (%s); "
                      "the grown disk is kept as %s", path, e.msg, tmp);
