@@ -3,16 +3,18 @@
  * InitEx starts no threads and opens nothing but an optional log file, so
  * a process may fork after it (nbdkit-style daemons do).
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "vixDiskLibExt.h"
 
-struct vx_global vx_g = { .cfg = { .log_level = -1, .log_file_level = -1 } };
+struct vx_global vx_g = { .cfg = VX_CONFIG_INIT };
+struct vx_logger vx_dl_logger = VX_LOGGER_INIT ("VixDiskLib: ", "vixDiskLib");
+const struct vx_reporter vx_dl_reporter = { &vx_dl_logger,
+                                            Vixmount_RecordError };
 pthread_mutex_t vx_big_lock = PTHREAD_MUTEX_INITIALIZER;
 
 char *
@@ -47,32 +49,6 @@ vx_require_init (const char *fn)
                   "(or VixDiskLib_Exit was called)", fn);
 }
 
-/* Apply the configuration: log level, log file. */
-static void
-apply_config (void)
-{
-  struct vx_config *cfg = &vx_g.cfg;
-
-  if (cfg->log_level >= 0)
-    vx_log_set_level (cfg->log_level);
-  if (cfg->log_file) {
-    char path[PATH_MAX];
-    int flevel = cfg->log_file_level >= 0 ? cfg->log_file_level
-      : cfg->log_level >= 0 ? cfg->log_level : VX_DEFAULT_LEVEL;
-    int e;
-
-    if (cfg->log_file[0] != '/' && cfg->tmp_directory)
-      snprintf (path, sizeof path, "%s/%s", cfg->tmp_directory, cfg->log_file);
-    else
-      snprintf (path, sizeof path, "%s", cfg->log_file);
-    if ((e = vx_log_set_file (path, flevel)) != 0)
-      vx_log (VX_WARNING, "InitEx: cannot open log file %s: %s", path,
-              strerror (e));
-    else
-      vx_log (VX_INFO, "InitEx: logging to %s at level %d", path, flevel);
-  }
-}
-
 VX_API VixError
 VixDiskLib_InitEx (uint32 majorVersion, uint32 minorVersion,
                    VixDiskLibGenericLogFunc *log,
@@ -90,27 +66,20 @@ VixDiskLib_InitEx (uint32 majorVersion, uint32 minorVersion,
             "the repeated call", vx_g.major, vx_g.minor);
     return VIX_OK;
   }
-  vx_log_configure (log, warn, panic);
+  vx_log_configure (&vx_dl_logger, log, warn, panic);
 
   if (majorVersion < 1 || majorVersion > VX_OUR_MAJOR) {
     pthread_mutex_unlock (&vx_big_lock);
     err = vx_fail (VIX_E_NOT_SUPPORTED, "InitEx: API version %u.%u requested; "
                    "this library implements versions 1.0 to %d.%d",
                    majorVersion, minorVersion, VX_OUR_MAJOR, VX_OUR_MINOR);
-    vx_log_reset ();
+    vx_log_reset (&vx_dl_logger);
     return err;
   }
 
-  vx_config_free (&vx_g.cfg);
-  if (configFile) {
-    err = vx_config_read (configFile, &vx_g.cfg);
-    if (err != VIX_OK)
-      /* VMware carries on without the file; so do we, loudly. */
-      vx_log (VX_WARNING, "InitEx: continuing without configuration file %s",
-              configFile);
-  }
-  apply_config ();
-  vx_config_flush_notes (&vx_g.cfg);
+  /* VMware carries on without an unreadable file; so do we, loudly. */
+  vx_config_load (&vx_dl_reporter, "InitEx", configFile, &vx_g.cfg);
+  vx_config_apply (&vx_dl_logger, "InitEx", &vx_g.cfg, vx_g.cfg.log_level);
 
   vx_g.major = majorVersion;
   vx_g.minor = minorVersion;
@@ -161,7 +130,7 @@ VixDiskLib_Exit (void)
   vx_g.major = vx_g.minor = 0;
   pthread_mutex_unlock (&vx_big_lock);
   vx_log (VX_INFO, "Exit: done");
-  vx_log_reset ();
+  vx_log_reset (&vx_dl_logger);
 }
 
 VX_API const char *

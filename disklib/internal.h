@@ -8,6 +8,10 @@
  *   io.c        Read/Write/async/Flush/Wait/QueryAllocatedBlocks
  *   metadata.c  ReadMetadata/WriteMetadata/GetMetadataKeys
  *   manage.c    Create/CreateChild/Clone/Grow/Rename/Unlink/CheckRepair/...
+ *   errors.c    the process's last-error store, GetErrorText,
+ *               Vixmount_RecordError
+ * Logging, the configuration file and failing come from the Vix core
+ * (common/vix/vix.h) through the macros below.
  */
 #ifndef VIXMOUNT_DISKLIB_INTERNAL_H
 #define VIXMOUNT_DISKLIB_INTERNAL_H
@@ -24,6 +28,29 @@
 /* The API version this library implements (VDDK 8.0 layouts). */
 #define VX_OUR_MAJOR 8
 #define VX_OUR_MINOR 0
+
+/* ---- the Vix core, as this library uses it ----------------------------- */
+
+/* libvixDiskLib's logger ("VixDiskLib: ", the callbacks of InitEx) and its
+ * way of failing (errors.c's store; init.c defines both). */
+extern struct vx_logger vx_dl_logger;
+extern const struct vx_reporter vx_dl_reporter;
+
+/* Log at LEVEL (printf format, no newline). */
+#define vx_log(level, ...) vx_log_to (&vx_dl_logger, (level), __VA_ARGS__)
+/* Fail with CODE: the detail (printf format) is recorded for
+ * VixDiskLib_GetErrorText and logged at LEVEL (vx_fail: error). */
+#define vx_fail_at(level, code, ...) \
+  vx_report (&vx_dl_reporter, (level), (code), __VA_ARGS__)
+#define vx_fail(code, ...) vx_fail_at (VX_ERROR, (code), __VA_ARGS__)
+/* Fail with the mapped code of errno: "WHAT: strerror". */
+#define vx_fail_errno(errnum, ...) \
+  vx_report_errno (&vx_dl_reporter, (errnum), __VA_ARGS__)
+/* Fail with the mapped code of an engine error: "WHAT: message [CODE]". */
+#define vx_fail_vmdk(what, e) vx_report_vmdk (&vx_dl_reporter, (what), (e))
+/* The same for a failed open of PATH (a non-VMDK: VIX_E_INCORRECT_FILE_TYPE). */
+#define vx_fail_open(what, path, e) \
+  vx_report_open (&vx_dl_reporter, (what), (path), (e))
 
 /* ---- handles.c ---------------------------------------------------------- */
 

@@ -48,7 +48,7 @@ vxm_close_set (struct VixDiskSetHandleStruct *s)
 {
   vxm_set_unlink (s);
   if (s->st.dir && vxm_teardown_dir (s->st.dir, true) == -1)
-    vxm_log (1, "CloseDiskSet: %s could not be removed completely; "
+    vx_log (VX_ERROR, "CloseDiskSet: %s could not be removed completely; "
              "vixmount-cleanup or the next Init will retry", s->st.dir);
   free_set (s);
 }
@@ -81,7 +81,7 @@ discover (struct VixDiskSetHandleStruct *s)
     nl = strchr (line, '\n');
     if (nl) *nl = '\0';
     if (*line)
-      vxm_log (2, "OpenDisks: %s", line);   /* discovery's warnings */
+      vx_log (VX_WARNING, "OpenDisks: %s", line);   /* discovery's warnings */
   }
   s->vh = calloc (s->nvols ? s->nvols : 1, sizeof *s->vh);
   if (!s->vh) {
@@ -145,13 +145,13 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     struct vmdk_error ve;
     char real[PATH_MAX];
     if (!realpath (names[i], real)) {
-      e = vxm_fail (VIX_E_FILE_NOT_FOUND, "OpenDisks: %s: %s", names[i], strerror (errno));
+      e = vxm_fail_errno (errno, "OpenDisks: %s", names[i]);
       goto fail;
     }
     s->paths[i] = strdup (real);
     s->vd[i] = s->paths[i] ? vmdk_open (real, &o, &ve) : NULL;
     if (!s->vd[i]) {
-      e = s->paths[i] ? vxm_fail (vx_vix_from_vmdk (&ve), "OpenDisks: %s", ve.msg) : VIX_E_OUT_OF_MEMORY;
+      e = s->paths[i] ? vxm_fail_open ("OpenDisks", real, &ve) : VIX_E_OUT_OF_MEMORY;
       goto fail;
     }
   }
@@ -170,8 +170,8 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     vxm_close_set (s);
     return e;
   }
-  vxm_log (3, "OpenDisks: %zu disk(s), %zu volume(s), %s, in %s", n, s->nvols,
-           s->readonly ? "read-only" : "read-write", s->st.dir);
+  vx_log (VX_AUDIT, "OpenDisks: %zu disk(s), %zu volume(s), %s, in %s", n, s->nvols,
+          s->readonly ? "read-only" : "read-write", s->st.dir);
   *handle = s;
   return VIX_OK;
 
@@ -231,7 +231,7 @@ VixMntapi_OpenDiskSet (VixDiskLibHandle diskHandles[], size_t numberOfDisks,
       vxm_fail (e, "OpenDiskSet: disk handle %zu is not an open VixDiskLib disk", i);
     else if (flags & VIXDISKLIB_FLAG_OPEN_READ_ONLY) {
       if (!(mode & VIXDISKLIB_FLAG_OPEN_READ_ONLY))
-        vxm_log (2, "OpenDiskSet: %s is open read-only, so the set is read-only", paths[i]);
+        vx_log (VX_WARNING, "OpenDiskSet: %s is open read-only, so the set is read-only", paths[i]);
       mode |= VIXDISKLIB_FLAG_OPEN_READ_ONLY;
     }
   }

@@ -1,98 +1,20 @@
-/* libvixMntapi: Init/Exit, the configuration file, logging, and the
- * clean-up of sets whose owner died. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
+/* libvixMntapi: Init/Exit, the library's logger and reporter, and the
+ * clean-up of sets whose owner died.
+ *
+ * The configuration file is the Vix core's (common/vix/config.c), read and
+ * applied as VixDiskLib_InitEx does; this library's own level key,
+ * vixMntapi.LogLevel, wins over vixDiskLib.transport.LogLevel.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
 
 pthread_mutex_t vxm_glock = PTHREAD_MUTEX_INITIALIZER;
-struct vxm_global vxm_g = { .level = 3 };
-
-/* ---- logging ---------------------------------------------------------------- */
-
-static void
-call (VixDiskLibGenericLogFunc *f, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  f (fmt, ap);
-  va_end (ap);
-}
-
-static void
-log_out (int level, const char *msg)
-{
-  VixDiskLibGenericLogFunc *f = level <= 1 ? (level == 0 && vxm_g.panic ? vxm_g.panic : vxm_g.warn)
-    : level == 2 ? vxm_g.warn : vxm_g.log;
-  if (f)
-    call (f, "%s\n", msg);
-  else
-    fprintf (stderr, "vixMntapi: %s\n", msg);
-}
-
-VixError
-vxm_fail (VixError code, const char *fmt, ...)
-{
-  char msg[2048];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  vxm_log (1, "%s", msg);
-  return code;
-}
-
-/* ---- config ------------------------------------------------------------------- */
-
-/* The keys that matter here: tmpDirectory and the log level.  Format: one
- * "name = value" per line, value optionally quoted, '#' comments. */
-static VixError
-read_config (const char *path)
-{
-  FILE *f;
-  char line[4096];
-
-  if (!path)
-    return VIX_OK;
-  f = fopen (path, "re");
-  if (!f)
-    return vxm_fail (VIX_E_FILE_NOT_FOUND, "Init: configuration file %s: %s", path,
-                 strerror (errno));
-  while (fgets (line, sizeof line, f)) {
-    char *k = line, *eq, *v, *e;
-    while (*k == ' ' || *k == '\t') k++;
-    if (*k == '#' || !(eq = strchr (k, '=')))
-      continue;
-    for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--) ;
-    *e = '\0';
-    v = eq + 1;
-    while (*v == ' ' || *v == '\t') v++;
-    v[strcspn (v, "\r\n")] = '\0';
-    for (e = v + strlen (v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--) *--e = '\0', e++;
-    if (*v == '"') {
-      v++;
-      if ((e = strchr (v, '"'))) *e = '\0';
-    }
-    if (!strcasecmp (k, "tmpDirectory")) {
-      free (vxm_g.tmpdir);
-      vxm_g.tmpdir = strdup (v);
-    }
-    else if (!strcasecmp (k, "vixMntapi.LogLevel") || !strcasecmp (k, "vixDiskLib.transport.LogLevel"))
-      vxm_g.level = atoi (v);
-    else
-      vxm_log (5, "Init: %s: ignoring key %s", path, k);
-  }
-  fclose (f);
-  return VIX_OK;
-}
+struct vxm_global vxm_g;
+struct vx_logger vxm_logger = VX_LOGGER_INIT ("VixMntapi: ", "vixMntapi");
+const struct vx_reporter vxm_reporter = { &vxm_logger, Vixmount_RecordError };
 
 /* ---- Init / Exit --------------------------------------------------------------- */
 
@@ -101,32 +23,40 @@ VixMntapi_Init (uint32 majorVersion, uint32 minorVersion, VixDiskLibGenericLogFu
                 VixDiskLibGenericLogFunc *warn, VixDiskLibGenericLogFunc *panic,
                 const char *libDir, const char *configFile)
 {
-  VixError e;
+  struct vx_config cfg = VX_CONFIG_INIT;
+  VixError e = VIX_OK;
   int n;
 
-  (void) libDir;     /* nothing to load from it */
-  if (majorVersion != VIXMNTAPI_MAJOR_VERSION)
-    return vxm_fail (VIX_E_MNTAPI_INCOMPATIBLE_VERSION,
-                 "Init: version %u.%u requested; this library implements %d.%d",
-                 majorVersion, minorVersion, VIXMNTAPI_MAJOR_VERSION, VIXMNTAPI_MINOR_VERSION);
   pthread_mutex_lock (&vxm_glock);
-  vxm_g.log = log;
-  vxm_g.warn = warn;
-  vxm_g.panic = panic;
-  vxm_log_set (log_out, vxm_g.level);
-  e = read_config (configFile);
-  if (e == VIX_OK) {
-    vxm_log_set (log_out, vxm_g.level);
-    free (vxm_g.base);
-    vxm_g.base = vxm_base_dir (vxm_g.tmpdir);
-    if (!vxm_g.base)
-      e = VIX_E_OUT_OF_MEMORY;
+  vx_log_configure (&vxm_logger, log, warn, panic);
+  if (majorVersion != VIXMNTAPI_MAJOR_VERSION) {
+    pthread_mutex_unlock (&vxm_glock);
+    e = vxm_fail (VIX_E_MNTAPI_INCOMPATIBLE_VERSION,
+                  "Init: version %u.%u requested; this library implements %d.%d",
+                  majorVersion, minorVersion, VIXMNTAPI_MAJOR_VERSION,
+                  VIXMNTAPI_MINOR_VERSION);
+    vx_log_reset (&vxm_logger);
+    return e;
   }
+  vx_config_load (&vxm_reporter, "Init", configFile, &cfg);
+  vx_config_apply (&vxm_logger, "Init", &cfg, cfg.mntapi_log_level >= 0
+                   ? cfg.mntapi_log_level : cfg.log_level);
+  free (vxm_g.tmpdir);
+  vxm_g.tmpdir = cfg.tmp_directory;     /* taken over */
+  cfg.tmp_directory = NULL;
+  vx_config_free (&cfg);
+  free (vxm_g.base);
+  vxm_g.base = vxm_base_dir (vxm_g.tmpdir);
+  if (!vxm_g.base)
+    e = vxm_fail (VIX_E_OUT_OF_MEMORY, "Init: out of memory");
   if (e == VIX_OK) {
     n = vxm_cleanup_stale (vxm_g.base);
     if (n > 0)
-      vxm_log (2, "Init: removed %d disk set(s) left behind by processes that died", n);
+      vx_log (VX_WARNING, "Init: removed %d disk set(s) left behind by processes that died", n);
     vxm_g.init = true;
+    vx_log (VX_INFO, "Init: vixmount libvixMntapi (API %d.%d) initialised; disk "
+            "sets in %s; libDir %s ignored", VIXMNTAPI_MAJOR_VERSION,
+            VIXMNTAPI_MINOR_VERSION, vxm_g.base, libDir ? libDir : "(null)");
   }
   pthread_mutex_unlock (&vxm_glock);
   return e;
@@ -137,7 +67,7 @@ VixMntapi_Exit (void)
 {
   pthread_mutex_lock (&vxm_glock);
   while (vxm_sets) {
-    vxm_log (2, "Exit: closing a disk set that is still open (%s)", vxm_sets->st.dir);
+    vx_log (VX_WARNING, "Exit: closing a disk set that is still open (%s)", vxm_sets->st.dir);
     vxm_close_set (vxm_sets);
   }
   vxm_g.init = false;
@@ -145,6 +75,7 @@ VixMntapi_Exit (void)
   free (vxm_g.base);
   vxm_g.tmpdir = vxm_g.base = NULL;
   pthread_mutex_unlock (&vxm_glock);
+  vx_log_reset (&vxm_logger);
 }
 
 API int

@@ -13,7 +13,8 @@
  * through the engine) while the set is open.
  *
  * Layout of the library (mntapi/):
- *   init.c      Init/Exit, the configuration, logging, stale-set clean-up
+ *   init.c      Init/Exit (the configuration through the Vix core), the
+ *               library's logger and reporter, stale-set clean-up
  *   handles.c   the registry of open disk sets and their volume handles
  *   spawn.c     the set's processes: nbdkit and the FUSE bridge, and the
  *               bridge's control file
@@ -22,6 +23,10 @@
  *   discover/   volumes of a disk set (libblkid): volume.h
  *   mount/      the set directory's journal, loop devices, kernel mounts,
  *               teardown (runtime.h, mount.h)
+ * Logging, the configuration file and failing are the Vix core's
+ * (common/vix/vix.h), with this library's own logger ("VixMntapi: "); the
+ * detail of a failure is recorded in libvixDiskLib's store
+ * (Vixmount_RecordError), so VixDiskLib_GetErrorText shows it.
  */
 #ifndef VIXMOUNT_MNTAPI_INTERNAL_H
 #define VIXMOUNT_MNTAPI_INTERNAL_H
@@ -35,7 +40,7 @@
 #include "vixMntapi.h"
 #include "vixMntapiExt.h"
 #include "vixDiskLibExt.h"
-#include "vixcodes.h"
+#include "vix.h"
 #include "vmdk.h"
 #include "volume.h"
 #include "runtime.h"
@@ -86,18 +91,27 @@ struct VixDiskSetHandleStruct {
 
 struct vxm_global {
   bool init;
-  char *tmpdir, *base;
-  VixDiskLibGenericLogFunc *log, *warn, *panic;
-  int level;
+  char *tmpdir, *base;          /* tmpDirectory; where sets live */
 };
 /* vxm_glock serialises every API call; it guards vxm_g and vxm_sets. */
 extern pthread_mutex_t vxm_glock;
 extern struct vxm_global vxm_g;
 extern struct VixDiskSetHandleStruct *vxm_sets;
 
-/* ---- init.c ------------------------------------------------------------- */
-/* Log MSG as an error and return CODE. */
-VixError vxm_fail (VixError code, const char *fmt, ...) VXM_PRINTF (2, 3);
+/* ---- init.c: the Vix core, as this library uses it -------------------- */
+/* vxm_logger (runtime.h; vx_log there) and the way this library fails. */
+extern const struct vx_reporter vxm_reporter;
+/* Fail with CODE: the detail (printf format) is recorded for
+ * VixDiskLib_GetErrorText and logged as an error; returns CODE. */
+#define vxm_fail(code, ...) \
+  vx_report (&vxm_reporter, VX_ERROR, (code), __VA_ARGS__)
+/* Fail with the mapped code of errno: "WHAT: strerror". */
+#define vxm_fail_errno(errnum, ...) \
+  vx_report_errno (&vxm_reporter, (errnum), __VA_ARGS__)
+/* Fail with the mapped code of an engine error opening PATH (a non-VMDK:
+ * VIX_E_INCORRECT_FILE_TYPE). */
+#define vxm_fail_open(what, path, e) \
+  vx_report_open (&vxm_reporter, (what), (path), (e))
 
 /* ---- handles.c ---------------------------------------------------------- */
 /* The open set / volume a caller's handle names, or NULL (glock held). */

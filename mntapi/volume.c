@@ -31,7 +31,7 @@ mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
     return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s spans several segments "
                  "(not supported on the userspace bridge yet)", v->name);
   if (s->readonly && !readonly)
-    vxm_log (2, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
+    vx_log (VX_WARNING, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
   how = s->readonly ? VXM_RO : readonly ? VXM_RO_NO_REPLAY : VXM_RW;
 
   /* the bridge file: the whole disk, or a range of it added for the volume */
@@ -79,8 +79,8 @@ mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
   close (lfd);                /* the mount holds the device now */
   vh->mounted = true;
   vh->readonly = how != VXM_RW;
-  vxm_log (3, "MountVolume: %s (%s) on %s, %s", v->name, v->fstype, vh->dir,
-           vh->readonly ? "read-only" : "read-write");
+  vx_log (VX_AUDIT, "MountVolume: %s (%s) on %s, %s", v->name, v->fstype, vh->dir,
+          vh->readonly ? "read-only" : "read-write");
   return VIX_OK;
 
  oom:

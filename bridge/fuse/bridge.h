@@ -20,16 +20,19 @@
 #include <stddef.h>
 
 #include "control.h"
+#include "vxlog.h"
 
 struct nbd_handle;
 struct fuse_session;
 struct local;
 
-/* ---- logging (main.c) ------------------------------------------------- */
+/* ---- logging (main.c, through the Vix core's logger) -------------------- */
 /* To stderr while in the foreground or starting up, to syslog (or --log
- * FILE) once daemonized.  Messages never end in a newline. */
-void vx_log (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-void vx_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+ * FILE) once daemonized.  Messages never end in a newline.  vx_debug only
+ * with -v. */
+extern struct vx_logger vx_bridge_logger;
+#define vx_log(...) vx_log_to (&vx_bridge_logger, VX_ERROR, __VA_ARGS__)
+#define vx_debug(...) vx_log_to (&vx_bridge_logger, VX_VERBOSE, __VA_ARGS__)
 extern bool vx_verbose;
 
 /* ---- export.c ----------------------------------------------------------- */

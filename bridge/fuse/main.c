@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,65 +36,10 @@
 /* ---- logging ----------------------------------------------------------- */
 
 bool vx_verbose;
-static bool log_syslog;
-static bool started;          /* ready: stderr is no longer the caller's */
-static FILE *log_file;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-vlog (int prio, const char *fmt, va_list ap)
-{
-  if (log_syslog) {
-    vsyslog (prio, fmt, ap);
-    return;
-  }
-  pthread_mutex_lock (&log_lock);
-  if (log_file) {
-    struct timespec ts;
-    struct tm tm;
-    char when[32];
-    clock_gettime (CLOCK_REALTIME, &ts);
-    localtime_r (&ts.tv_sec, &tm);
-    strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    fprintf (log_file, "%s.%03ld %s[%d]: ", when, ts.tv_nsec / 1000000,
-             PROG, (int) getpid ());
-    va_list ap1;
-    va_copy (ap1, ap);
-    vfprintf (log_file, fmt, ap1);
-    va_end (ap1);
-    fputc ('\n', log_file);
-    fflush (log_file);
-  }
-  if (!log_file || !started) {
-    va_list ap2;
-    va_copy (ap2, ap);
-    fprintf (stderr, "%s: ", PROG);
-    vfprintf (stderr, fmt, ap2);
-    fputc ('\n', stderr);
-    va_end (ap2);
-  }
-  pthread_mutex_unlock (&log_lock);
-}
-
-void
-vx_log (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  vlog (LOG_ERR, fmt, ap);
-  va_end (ap);
-}
-
-void
-vx_debug (const char *fmt, ...)
-{
-  va_list ap;
-  if (!vx_verbose)
-    return;
-  va_start (ap, fmt);
-  vlog (LOG_DEBUG, fmt, ap);
-  va_end (ap);
-}
+/* The Vix core's logger (common/vix/log.c): stderr while starting up (and
+ * in the foreground), then syslog once daemonized, or only the --log file
+ * (with timestamps) when there is one. */
+struct vx_logger vx_bridge_logger = VX_LOGGER_INIT (PROG ": ", PROG);
 
 /* libfuse's own messages go the same way. */
 static void
@@ -359,14 +303,13 @@ helper_thread (void *arg)
     pidfile_written = true;
   }
   vx_debug ("ready: %s", opt.mountpoint);
-  started = true;
+  if (opt.logfile)
+    vx_log_set_sink (&vx_bridge_logger, VX_SINK_NONE);
   if (ready_fd >= 0) {
     /* From now on nobody reads our stderr. */
     int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-    if (!log_file) {
-      openlog (PROG, LOG_PID, LOG_DAEMON);
-      log_syslog = true;
-    }
+    if (!opt.logfile)
+      vx_log_set_sink (&vx_bridge_logger, VX_SINK_SYSLOG);
     if (null >= 0) {
       dup2 (null, 2);
       close (null);
@@ -581,10 +524,12 @@ main (int argc, char *argv[])
     }
     opt.pidfile = pidabs;
   }
+  vx_log_set_level (&vx_bridge_logger, vx_verbose ? VX_VERBOSE : VX_AUDIT);
   if (opt.logfile) {
-    log_file = fopen (opt.logfile, "ae");
-    if (log_file == NULL) {
-      fprintf (stderr, "%s: %s: %s\n", PROG, opt.logfile, strerror (errno));
+    int e = vx_log_set_file (&vx_bridge_logger, opt.logfile,
+                             vx_log_get_level (&vx_bridge_logger));
+    if (e != 0) {
+      fprintf (stderr, "%s: %s: %s\n", PROG, opt.logfile, strerror (e));
       goto out;
     }
   }
@@ -764,9 +709,6 @@ main (int argc, char *argv[])
   free (opt.mountpoint);
   if (parent_pidfd >= 0)
     close (parent_pidfd);
-  if (log_syslog)
-    closelog ();
-  if (log_file)
-    fclose (log_file);
+  vx_log_reset (&vx_bridge_logger);
   return status;
 }

@@ -1,12 +1,14 @@
-/* libvixDiskLib: the configuration file of VixDiskLib_InitEx.
+/* vixmount Vix core: the configuration file of VixDiskLib_InitEx and
+ * VixMntapi_Init (one parser for both libraries, and one way to apply it).
  *
- * Format (as VMware's): one "name = value" per line, the value optionally
- * in double quotes, spaces around "=" optional, "#" starts a comment
- * (outside quotes).  Key names compare case-insensitively.
+ * Format (as VMware's): one "name = value" per line (LF or CRLF), the value
+ * optionally in double quotes, spaces around "=" optional, "#" starts a
+ * comment (outside quotes).  Key names compare case-insensitively.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +56,12 @@ note (struct vx_config *cfg, enum vx_level level, const char *fmt, ...)
   cfg->n_notes++;
 }
 
-void
-vx_config_flush_notes (struct vx_config *cfg)
+/* Log (and drop) the messages collected while parsing. */
+static void
+flush_notes (struct vx_config *cfg, struct vx_logger *lg)
 {
   for (size_t i = 0; i < cfg->n_notes; i++) {
-    vx_log (cfg->notes[i].level, "%s", cfg->notes[i].text);
+    vx_log_to (lg, cfg->notes[i].level, "%s", cfg->notes[i].text);
     free (cfg->notes[i].text);
   }
   free (cfg->notes);
@@ -91,12 +94,24 @@ set_string (char **slot, const char *v)
   }
 }
 
+/* A level by name or number into *SLOT; a bad one is noted and ignored. */
+static void
+set_level (struct vx_config *cfg, const char *file, unsigned lineno,
+           const char *key, const char *value, int *slot)
+{
+  int l = vx_log_parse_level (value);
+
+  if (l == -1)
+    note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not a log level (0-6), "
+          "ignored", file, lineno, key, value);
+  else
+    *slot = l;
+}
+
 static void
 apply (struct vx_config *cfg, const char *file, unsigned lineno,
        const char *key, const char *value)
 {
-  int l;
-
   if (strcasecmp (key, "tmpDirectory") == 0) {
     struct stat st;
     if (stat (value, &st) == -1 || !S_ISDIR (st.st_mode))
@@ -104,22 +119,14 @@ apply (struct vx_config *cfg, const char *file, unsigned lineno,
               "directory", file, lineno, value);
     set_string (&cfg->tmp_directory, value);
   }
-  else if (strcasecmp (key, "vixDiskLib.transport.LogLevel") == 0) {
-    if ((l = vx_log_parse_level (value)) == -1)
-      note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not a log level (0-6), "
-              "ignored", file, lineno, key, value);
-    else
-      cfg->log_level = l;
-  }
+  else if (strcasecmp (key, "vixDiskLib.transport.LogLevel") == 0)
+    set_level (cfg, file, lineno, key, value, &cfg->log_level);
+  else if (strcasecmp (key, "vixMntapi.LogLevel") == 0)
+    set_level (cfg, file, lineno, key, value, &cfg->mntapi_log_level);
   else if (strcasecmp (key, "log.fileName") == 0)
     set_string (&cfg->log_file, value);
-  else if (strcasecmp (key, "log.fileLevel") == 0) {
-    if ((l = vx_log_parse_level (value)) == -1)
-      note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not a log level, ignored",
-              file, lineno, key, value);
-    else
-      cfg->log_file_level = l;
-  }
+  else if (strcasecmp (key, "log.fileLevel") == 0)
+    set_level (cfg, file, lineno, key, value, &cfg->log_file_level);
   else if (strcasecmp (key, "vixmount.allowEscapingPaths") == 0) {
     if (!parse_bool (value, &cfg->allow_escape))
       note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not TRUE or FALSE, ignored",
@@ -186,37 +193,68 @@ parse_line (struct vx_config *cfg, const char *file, unsigned lineno, char *p)
   apply (cfg, file, lineno, key, value);
 }
 
-VixError
+void
+vx_config_parse (struct vx_config *cfg, const char *name, const char *text,
+                 size_t len)
+{
+  const char *p = text, *end = text + len, *eol;
+  unsigned lineno = 0;
+  char *line;
+  size_t n;
+
+  if (len > MAX_CONFIG_BYTES) {
+    note (cfg, VX_WARNING, "%s: larger than %d bytes; the rest is ignored",
+          name, MAX_CONFIG_BYTES);
+    end = text + MAX_CONFIG_BYTES;
+  }
+  for (; p < end; p = eol + 1) {
+    lineno++;
+    eol = memchr (p, '\n', (size_t) (end - p));
+    if (!eol)
+      eol = end;
+    n = (size_t) (eol - p);
+    if (n > 0 && p[n - 1] == '\r')
+      n--;
+    if (memchr (p, '\0', n)) {
+      note (cfg, VX_WARNING, "%s:%u: NUL byte in line, ignored", name, lineno);
+      continue;
+    }
+    line = strndup (p, n);
+    if (!line) {
+      note (cfg, VX_WARNING, "%s:%u: out of memory, line ignored", name,
+            lineno);
+      continue;
+    }
+    parse_line (cfg, name, lineno, line);
+    free (line);
+  }
+}
+
+int
 vx_config_read (const char *path, struct vx_config *cfg)
 {
   FILE *f;
-  char *line = NULL;
-  size_t cap = 0, total = 0;
-  ssize_t len;
-  unsigned lineno = 0;
+  char *text;
+  size_t len;
+  int e = 0;
 
   f = fopen (path, "re");
   if (!f)
-    return vx_fail_errno (errno, "InitEx: configuration file %s", path);
-  while ((len = getline (&line, &cap, f)) != -1) {
-    lineno++;
-    total += (size_t) len;
-    if (total > MAX_CONFIG_BYTES) {
-      note (cfg, VX_WARNING, "%s: larger than %d bytes; the rest is ignored",
-              path, MAX_CONFIG_BYTES);
-      break;
-    }
-    if (len > 0 && line[len - 1] == '\n')
-      line[--len] = '\0';
-    if (strlen (line) != (size_t) len) {
-      note (cfg, VX_WARNING, "%s:%u: NUL byte in line, ignored", path, lineno);
-      continue;
-    }
-    parse_line (cfg, path, lineno, line);
+    return errno;
+  /* One byte more than the parser takes, so that it can say so. */
+  text = malloc (MAX_CONFIG_BYTES + 1);
+  if (!text) {
+    fclose (f);
+    return ENOMEM;
   }
-  free (line);
+  len = fread (text, 1, MAX_CONFIG_BYTES + 1, f);
+  if (ferror (f))
+    e = errno ? errno : EIO;
+  else
+    vx_config_parse (cfg, path, text, len);
+  free (text);
   fclose (f);
-  return VIX_OK;
+  return e;
 }
 
 void
@@ -227,7 +265,49 @@ vx_config_free (struct vx_config *cfg)
   free (cfg->notes);
   free (cfg->tmp_directory);
   free (cfg->log_file);
-  memset (cfg, 0, sizeof *cfg);
-  cfg->log_level = -1;
-  cfg->log_file_level = -1;
+  *cfg = (struct vx_config) VX_CONFIG_INIT;
+}
+
+VixError
+vx_config_load (const struct vx_reporter *r, const char *who,
+                const char *path, struct vx_config *cfg)
+{
+  VixError err;
+  int e;
+
+  vx_config_free (cfg);
+  if (!path || (e = vx_config_read (path, cfg)) == 0)
+    return VIX_OK;
+  vx_config_free (cfg);
+  err = vx_report (r, VX_WARNING, vx_vix_from_errno (e),
+                   "%s: configuration file %s: %s", who, path, strerror (e));
+  vx_log_to (r->logger, VX_WARNING, "%s: continuing without configuration "
+             "file %s", who, path);
+  return err;
+}
+
+void
+vx_config_apply (struct vx_logger *lg, const char *who, struct vx_config *cfg,
+                 int level)
+{
+  if (level >= 0)
+    vx_log_set_level (lg, level);
+  if (cfg->log_file) {
+    char path[PATH_MAX];
+    int flevel = cfg->log_file_level >= 0 ? cfg->log_file_level
+      : level >= 0 ? level : VX_DEFAULT_LEVEL;
+    int e;
+
+    if (cfg->log_file[0] != '/' && cfg->tmp_directory)
+      snprintf (path, sizeof path, "%s/%s", cfg->tmp_directory, cfg->log_file);
+    else
+      snprintf (path, sizeof path, "%s", cfg->log_file);
+    if ((e = vx_log_set_file (lg, path, flevel)) != 0)
+      vx_log_to (lg, VX_WARNING, "%s: cannot open log file %s: %s", who, path,
+                 strerror (e));
+    else
+      vx_log_to (lg, VX_INFO, "%s: logging to %s at level %d", who, path,
+                 flevel);
+  }
+  flush_notes (cfg, lg);
 }

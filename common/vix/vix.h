@@ -1,10 +1,22 @@
-/* vixmount: the Vix runtime shared by libvixDiskLib and libvixMntapi.
+/* vixmount: the Vix core shared by libvixDiskLib, libvixMntapi and (its
+ * logger) the vixmount-fuse daemon.  Built as the convenience library
+ * common/vix/libvxvix.la (common/vix/vix.am); every user has its own
+ * instances of the logger and of the reporter below, named by macros in its
+ * internal header.
  *
- *   log.c       log/warn/panic routing, levels, optional log file
- *   config.c    the configuration file of VixDiskLib_InitEx / VixMntapi_Init
- *   errors.c    VIX_E_* texts, vmdk/errno mapping, thread-local detail
- *   errors.def  every VIX_E_* code with its text (checked against the header)
- *   vixcodes.h  the VixError of an errno value and of an engine error
+ *   vxlog.h, log.c  log/warn/panic routing, levels, log file, syslog
+ *   config.c        the configuration file of VixDiskLib_InitEx and
+ *                   VixMntapi_Init: one parser, one way to apply it
+ *   errors.c        VIX_E_* texts, and failing: detail recorded, logged
+ *   notvmdk.c       whether a file that did not open is a VMDK at all
+ *   errors.def      every VIX_E_* code with its text (checked against the
+ *                   public header)
+ *   vixcodes.h      the VixError of an errno value and of an engine error
+ *
+ * The thread's last error (for VixDiskLib_GetErrorText) is not here: it
+ * must exist once per process, so it lives in libvixDiskLib
+ * (disklib/errors.c) and other libraries reach it through the exported
+ * Vixmount_RecordError (vixDiskLibExt.h).
  */
 #ifndef VIXMOUNT_VIX_H
 #define VIXMOUNT_VIX_H
@@ -16,39 +28,47 @@
 #include "vixDiskLib.h"
 #include "vixcodes.h"
 #include "vmdk.h"
+#include "vxlog.h"
 
 /* A function of a library's public ABI (the rest is hidden). */
 #define VX_API __attribute__ ((visibility ("default")))
 #define VX_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
 
 
-/* ---- log.c -------------------------------------------------------------- */
+/* ---- errors.c: failing ------------------------------------------------- */
 
-/* Levels as in vixDiskLib.transport.LogLevel. */
-enum vx_level {
-  VX_PANIC = 0, VX_ERROR = 1, VX_WARNING = 2, VX_AUDIT = 3,
-  VX_INFO = 4, VX_VERBOSE = 5, VX_TRIVIA = 6,
+/* How a library fails: where its messages go and how it records the detail
+ * of a failure for VixDiskLib_GetErrorText. */
+typedef VixError vx_record_func (VixError code, const char *detail);
+struct vx_reporter {
+  struct vx_logger *logger;
+  vx_record_func *record;
 };
-#define VX_DEFAULT_LEVEL VX_AUDIT
 
-/* Send a message to the callback for its level (panic for PANIC, warn for
- * ERROR and WARNING, log for the rest) if the level is enabled, and to the
- * log file if one is configured.  "VixDiskLib: " is prefixed and "\n"
- * appended.  Safe from any thread; never aborts. */
-void vx_log (enum vx_level level, const char *fmt, ...) VX_PRINTF (2, 3);
+/* Fail with CODE: record the detail (printf format), log it at LEVEL as
+ * "detail (error N: text)", return CODE. */
+VixError vx_report (const struct vx_reporter *r, enum vx_level level,
+                    VixError code, const char *fmt, ...) VX_PRINTF (4, 5);
+/* Fail with the mapped code of errno: "WHAT: strerror". */
+VixError vx_report_errno (const struct vx_reporter *r, int errnum,
+                          const char *fmt, ...) VX_PRINTF (3, 4);
+/* Fail with the mapped code of an engine error: "WHAT: message [CODE]". */
+VixError vx_report_vmdk (const struct vx_reporter *r, const char *what,
+                         const struct vmdk_error *e);
+/* The same for a failed open of PATH: a file that is not a VMDK at all
+ * fails with VIX_E_INCORRECT_FILE_TYPE (notvmdk.c), anything else as
+ * vx_report_vmdk. */
+VixError vx_report_open (const struct vx_reporter *r, const char *what,
+                         const char *path, const struct vmdk_error *e);
+/* The fixed text of a code, NULL if errors.def does not know it. */
+const char *vx_error_text (VixError code);
 
-/* Install callbacks (NULL = default stderr sink) and levels. */
-void vx_log_configure (VixDiskLibGenericLogFunc *log,
-                       VixDiskLibGenericLogFunc *warn,
-                       VixDiskLibGenericLogFunc *panic);
-void vx_log_set_level (int level);
-int vx_log_get_level (void);
-/* Open (append) the log file; NULL closes it. Returns 0 or errno. */
-int vx_log_set_file (const char *path, int level);
-/* Back to defaults (stderr, default level, no file). */
-void vx_log_reset (void);
-/* Parse "0".."6" or "panic".."trivia"; -1 if neither. */
-int vx_log_parse_level (const char *s);
+/* ---- notvmdk.c ---------------------------------------------------------- */
+
+/* The engine refused PATH with E, and PATH is no VMDK at all: neither a
+ * sparse extent (magic) nor descriptor text.  Real VMDKs that are damaged or
+ * unsupported are not "foreign". */
+bool vx_is_foreign_file (const char *path, const struct vmdk_error *e);
 
 /* ---- config.c ----------------------------------------------------------- */
 
@@ -56,33 +76,34 @@ struct vx_note { enum vx_level level; char *text; };
 struct vx_config {
   char *tmp_directory;       /* tmpDirectory */
   int log_level;             /* vixDiskLib.transport.LogLevel, -1 unset */
+  int mntapi_log_level;      /* vixMntapi.LogLevel, -1 unset */
   char *log_file;            /* log.fileName */
   int log_file_level;        /* log.fileLevel, -1 unset */
   bool allow_escape;         /* vixmount.allowEscapingPaths */
   struct vx_note *notes;     /* messages about the file, not yet logged */
   size_t n_notes;
 };
-/* Read a configuration file (key = value lines).  Unknown keys are logged
- * and ignored.  Returns VIX_OK, or an error if the file cannot be read. */
-VixError vx_config_read (const char *path, struct vx_config *cfg);
+#define VX_CONFIG_INIT \
+  { .log_level = -1, .mntapi_log_level = -1, .log_file_level = -1 }
+
+/* Parse configuration text (LEN bytes, "key = value" lines); NAME is the
+ * file name messages give.  Unknown keys and bad values become notes. */
+void vx_config_parse (struct vx_config *cfg, const char *name,
+                      const char *text, size_t len);
+/* Read and parse a file.  Returns 0 or an errno value. */
+int vx_config_read (const char *path, struct vx_config *cfg);
+/* Free the strings and notes; *cfg is VX_CONFIG_INIT afterwards. */
 void vx_config_free (struct vx_config *cfg);
-/* Log (and drop) the messages collected while reading the file. */
-void vx_config_flush_notes (struct vx_config *cfg);
-
-/* ---- errors.c ----------------------------------------------------------- */
-
-/* Fail with CODE: remember "detail" (printf format) as the thread's last
- * error for VixDiskLib_GetErrorText, log it at LEVEL, return CODE. */
-VixError vx_fail_at (enum vx_level level, VixError code, const char *fmt, ...)
-  VX_PRINTF (3, 4);
-#define vx_fail(code, ...) vx_fail_at (VX_ERROR, (code), __VA_ARGS__)
-/* Engine errors and errno values map to VIX codes through vixcodes.h
- * (see docs/vixDiskLib.md). */
-/* Fail with the mapped code of an engine error: "WHAT: engine message". */
-VixError vx_fail_vmdk (const char *what, const struct vmdk_error *e);
-/* Fail with the mapped code of errno: "WHAT: strerror". */
-VixError vx_fail_errno (int errnum, const char *fmt, ...) VX_PRINTF (2, 3);
-/* The fixed text of a code (never NULL). */
-const char *vx_error_text (VixError code);
+/* Init's first step: *cfg = the file PATH (none if NULL).  A file that
+ * cannot be read is reported (WHO: "InitEx", "Init") as a warning and the
+ * library carries on without it, as VMware's does.  Returns VIX_OK or the
+ * code that was reported. */
+VixError vx_config_load (const struct vx_reporter *r, const char *who,
+                         const char *path, struct vx_config *cfg);
+/* Init's second step: LEVEL (-1: leave it) for the callbacks, the log file
+ * (log.fileName, relative names in tmpDirectory; log.fileLevel, else LEVEL),
+ * then log the notes collected while parsing. */
+void vx_config_apply (struct vx_logger *lg, const char *who,
+                      struct vx_config *cfg, int level);
 
 #endif /* VIXMOUNT_VIX_H */

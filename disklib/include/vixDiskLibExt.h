@@ -17,6 +17,14 @@ extern "C" {
 VixError Vixmount_DiskLibGetDiskPath(VixDiskLibHandle diskHandle, char *path,
                                      size_t pathLen, uint32 *flags);
 
+/* For a library layered on libvixDiskLib (libvixMntapi uses it): record
+ * DETAIL (which call failed, on what, why; NULL = none) as the calling
+ * thread's last failure, with CODE, so that a later
+ * VixDiskLib_GetErrorText(code) on this thread returns "<fixed text of
+ * code>: <detail>".  libvixDiskLib's own failures are recorded the same
+ * way.  Returns CODE. */
+VixError Vixmount_RecordError(VixError code, const char *detail);
+
 #ifdef __cplusplus
 }
 #endif

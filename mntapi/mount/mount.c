@@ -116,6 +116,6 @@ vxm_mount (const char *dev, const char *dir, const char *fstype,
     /* fusefat writes only with "rw+" (its own spelling) */
     return fuse_mount ("fusefat", dev, dir, how == VXM_RW ? "rw+" : "ro", log, err, errlen);
   }
-  vxm_log (2, "the kernel has no %s driver and there is no FUSE driver for it", fstype);
+  vx_log (VX_WARNING, "the kernel has no %s driver and there is no FUSE driver for it", fstype);
   return -1;
 }

@@ -24,35 +24,6 @@
 
 extern char **environ;
 
-/* ---- logging ------------------------------------------------------------- */
-
-static void (*log_out) (int, const char *);
-static int log_max = 3;
-
-void
-vxm_log_set (void (*out) (int level, const char *msg), int max_level)
-{
-  log_out = out;
-  log_max = max_level;
-}
-
-void
-vxm_log (int level, const char *fmt, ...)
-{
-  char msg[2048];
-  va_list ap;
-
-  if (level > log_max)
-    return;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  if (log_out)
-    log_out (level, msg);
-  else
-    fprintf (stderr, "vixMntapi: %s\n", msg);
-}
-
 /* ---- directories and the journal ------------------------------------------ */
 
 char *
@@ -495,7 +466,7 @@ vxm_teardown_dir (const char *dir, bool force)
     struct entry *e = &ent[i];
     if (strcmp (e->kind, "mount") == 0) {
       if (vxm_umount (e->arg, force) == -1) {
-        vxm_log (1, "cannot unmount %s: %s", e->arg, strerror (errno));
+        vx_log (VX_ERROR, "cannot unmount %s: %s", e->arg, strerror (errno));
         failed = -1;
       }
       rmdir (e->arg);
@@ -506,7 +477,7 @@ vxm_teardown_dir (const char *dir, bool force)
       vxm_stop ((pid_t) e->pid, e->start, 2000);
     else if (strcmp (e->kind, "fuse") == 0) {
       if (vxm_umount (e->arg, true) == -1) {
-        vxm_log (1, "cannot unmount the FUSE bridge %s: %s", e->arg, strerror (errno));
+        vx_log (VX_ERROR, "cannot unmount the FUSE bridge %s: %s", e->arg, strerror (errno));
         failed = -1;
       }
     }
@@ -551,7 +522,7 @@ vxm_teardown_dir (const char *dir, bool force)
     closedir (d);
   }
   if (rmdir (dir) == -1 && errno != ENOENT) {
-    vxm_log (2, "cannot remove %s: %s", dir, strerror (errno));
+    vx_log (VX_WARNING, "cannot remove %s: %s", dir, strerror (errno));
     return -1;
   }
   return 0;
@@ -588,7 +559,7 @@ vxm_cleanup_stale (const char *base)
       if (stat (dir, &st) == 0 && time (NULL) - st.st_mtime < 60)
         continue;
     }
-    vxm_log (3, "cleaning up %s left behind by process %ld", dir, pid);
+    vx_log (VX_AUDIT, "cleaning up %s left behind by process %ld", dir, pid);
     if (vxm_teardown_dir (dir, true) == 0)
       cleaned++;
   }

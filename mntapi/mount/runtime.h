@@ -16,12 +16,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vxlog.h"
+
 #define VXM_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
 
-/* Logging (set by VixMntapi_Init; default stderr).  level: 0 panic, 1 error,
- * 2 warning, 3 audit, 4 info, 5 verbose. */
-void vxm_log (int level, const char *fmt, ...) VXM_PRINTF (2, 3);
-void vxm_log_set (void (*out) (int level, const char *msg), int max_level);
+/* Messages go to libvixMntapi's logger ("VixMntapi: ", the callbacks of
+ * VixMntapi_Init; mntapi/init.c defines it): vx_log (VX_WARNING, ...). */
+extern struct vx_logger vxm_logger;
+#define vx_log(level, ...) vx_log_to (&vxm_logger, (level), __VA_ARGS__)
 
 /* Where sets live: <tmpDirectory>/vixmount if configured, else /run/vixmount
  * for root, else $XDG_RUNTIME_DIR/vixmount or /tmp/vixmount-<uid>. */

@@ -2,7 +2,8 @@
 # libvixDiskLib as its dynamic users load it (vix-api.md 3.1): dlopen() of
 # the built .libs/libvixDiskLib.so.8 and dlsym() of nbdkit's VDDK plugin list
 # and of VMware's sample list, one TAP line per symbol; the soname, the file
-# names, and that nothing but the 43 VixDiskLib_ functions is exported.
+# names, and that nothing but the 43 VixDiskLib_ functions and the two
+# documented Vixmount_ extensions is exported.
 . "$top_srcdir/tests/lib/common.sh"
 need nm readelf
 DLSYM="$top_builddir/tests/vixdisklib-dlsym"
@@ -40,8 +41,9 @@ ok $? "unversioned development link libvixDiskLib.so exists"
 # exports: exactly the 43 VixDiskLib_ functions, nothing of the engine
 exports=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TtWDdBbRr]$/ {print $3}' | sort)
 is "$(grep -c '^VixDiskLib_' <<<"$exports")" 43 "exactly 43 VixDiskLib_ symbols are exported"
-is "$(grep -v '^VixDiskLib_' <<<"$exports" | tr '\n' ' ')" "Vixmount_DiskLibGetDiskPath " \
-   "besides them only the documented extension (vixDiskLibExt.h)"
+is "$(grep -v '^VixDiskLib_' <<<"$exports" | tr '\n' ' ')" \
+   "Vixmount_DiskLibGetDiskPath Vixmount_RecordError " \
+   "besides them only the documented extensions (vixDiskLibExt.h)"
 [ -z "$(grep '^vmdk_\|^vx_' <<<"$exports")" ]
 ok $? "no engine (vmdk_*) or internal (vx_*) symbol leaks"
 

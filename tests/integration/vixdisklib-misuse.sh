@@ -20,6 +20,12 @@ qemu-img create -q -f vmdk -o subformat=monolithicSparse "$T/rw.vmdk" 1M || bail
 qemu-img create -q -f vmdk -o subformat=monolithicSparse "$T/big.vmdk" 40G || bail "create big"
 qemu-img create -q -f vmdk -b small.vmdk -F vmdk "$T/child.vmdk" || bail "create child"
 printf 'this is not a VMDK\n' > "$T/garbage.vmdk"
+# 1 MiB of random bytes (not a VMDK at all), and a real descriptor over the
+# engine's 1 MiB cap (a VMDK it does not support)
+head -c 1M /dev/urandom > "$T/random.bin" || bail "random.bin"
+{ printf '# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\n'
+  head -c 1100000 /dev/zero | tr '\0' '#' | fold -w 100; } > "$T/hugedesc.vmdk" \
+  || bail "hugedesc.vmdk"
 
 E=$(scratch)
 out=$("$MISUSE" "$T" 2>"$E/stderr")
@@ -30,7 +36,8 @@ ok $rc "vixdisklib-misuse exits 0 (no failed check, no sanitizer report; status 
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$E/stderr"
 ok $? "no sanitizer report on stderr"
 [ -z "$(ls "$T" | grep -v -e '^small.vmdk$' -e '^rw.vmdk$' -e '^big.vmdk$' \
-        -e '^child.vmdk$' -e '^garbage.vmdk$')" ]
+        -e '^child.vmdk$' -e '^garbage.vmdk$' -e '^random.bin$' \
+        -e '^hugedesc.vmdk$')" ]
 ok $? "no stray files left (lock directories, temporary disks)"
 
 done_testing

@@ -8,6 +8,8 @@
  *   big.vmdk     monolithicSparse, 40 GiB (more than MAX_CHUNK_NUMBER chunks)
  *   child.vmdk   a delta link on small.vmdk
  *   garbage.vmdk a text file that is not a VMDK
+ *   random.bin   1 MiB of random bytes (not a VMDK either)
+ *   hugedesc.vmdk a descriptor over the engine's 1 MiB size cap
  * Prints "PASS what" / "FAIL what: got X, expected Y" lines.
  */
 #include <pthread.h>
@@ -24,7 +26,7 @@
 
 static int failures;
 static char small[4096], rw[4096], big[4096], child[4096], garbage[4096],
-  missing[4096], newdisk[4096];
+  missing[4096], newdisk[4096], random_file[4096], hugedesc[4096];
 static int log_count, warn_count, panic_count;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -173,6 +175,8 @@ main (int argc, char **argv)
   snprintf (big, sizeof big, "%s/big.vmdk", argv[1]);
   snprintf (child, sizeof child, "%s/child.vmdk", argv[1]);
   snprintf (garbage, sizeof garbage, "%s/garbage.vmdk", argv[1]);
+  snprintf (random_file, sizeof random_file, "%s/random.bin", argv[1]);
+  snprintf (hugedesc, sizeof hugedesc, "%s/hugedesc.vmdk", argv[1]);
   snprintf (missing, sizeof missing, "%s/does-not-exist.vmdk", argv[1]);
   snprintf (newdisk, sizeof newdisk, "%s/new.vmdk", argv[1]);
 
@@ -281,9 +285,21 @@ main (int argc, char **argv)
          t && strstr (t, "12345"));
   VixDiskLib_FreeErrorText (t);
   VixDiskLib_FreeErrorText (NULL);
-  expect ("Open a file that is not a VMDK",
+  /* "not a disk" (VMware's sample); a real VMDK the engine refuses keeps
+   * its own code */
+  expect ("Open a text file that is not a VMDK",
           VixDiskLib_Open (conn, garbage, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h),
-          VIX_E_DISK_INVALIDDISK);
+          VIX_E_INCORRECT_FILE_TYPE);
+  expect ("Open 1 MiB of random bytes",
+          VixDiskLib_Open (conn, random_file, VIXDISKLIB_FLAG_OPEN_READ_ONLY,
+                           &h), VIX_E_INCORRECT_FILE_TYPE);
+  t = VixDiskLib_GetErrorText (VIX_E_INCORRECT_FILE_TYPE, NULL);
+  truth ("GetErrorText names the file that is not a virtual disk",
+         t && strstr (t, "random.bin is not a virtual disk"));
+  VixDiskLib_FreeErrorText (t);
+  expect ("Open a descriptor over the 1 MiB cap (a VMDK, unsupported)",
+          VixDiskLib_Open (conn, hugedesc, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h),
+          VIX_E_DISK_NOTSUPPORTED);
   expect ("Open read-only, UNBUFFERED, ZLIB and unknown flag bits (ignored)",
           VixDiskLib_Open (conn, small, VIXDISKLIB_FLAG_OPEN_READ_ONLY
                            | VIXDISKLIB_FLAG_OPEN_UNBUFFERED | 0x108
