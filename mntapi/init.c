@@ -13,7 +13,6 @@
 
 pthread_mutex_t vxm_glock = PTHREAD_MUTEX_INITIALIZER;
 struct vxm_global vxm_g;
-struct vx_logger vxm_logger = VX_LOGGER_INIT ("VixMntapi: ", "vixMntapi");
 const struct vx_reporter vxm_reporter = { &vxm_logger, Vixmount_RecordError };
 
 /* ---- Init / Exit --------------------------------------------------------------- */

@@ -22,6 +22,10 @@
 
 #include "runtime.h"
 
+/* The logger of libvixMntapi: it lives here, in the lowest part that logs;
+ * VixMntapi_Init configures it (the caller's callbacks, level, log file). */
+struct vx_logger vxm_logger = VX_LOGGER_INIT ("VixMntapi: ", "vixMntapi");
+
 extern char **environ;
 
 /* ---- directories and the journal ------------------------------------------ */

@@ -21,7 +21,7 @@
 #define VXM_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
 
 /* Messages go to libvixMntapi's logger ("VixMntapi: ", the callbacks of
- * VixMntapi_Init; mntapi/init.c defines it): vx_log (VX_WARNING, ...). */
+ * VixMntapi_Init configures it; runtime.c defines it): vx_log (VX_WARNING, ...). */
 extern struct vx_logger vxm_logger;
 #define vx_log(level, ...) vx_log_to (&vxm_logger, (level), __VA_ARGS__)
 

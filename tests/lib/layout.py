@@ -179,32 +179,39 @@ def main():
 
     if not build:
         return
-    # link graph: U symbols of each object against the T/D/B symbols of the others
+    # link graph: U symbols of each object against the T/D/B symbols of the
+    # others.  Only the objects the Makefile builds now count (am_*_OBJECTS),
+    # not stale ones an older layout left in the build folder.
+    objs = set()
+    with open(os.path.join(build, "Makefile")) as fh:
+        text = fh.read().replace("\\\n", " ").replace("$(OBJEXT)", "o")
+    for m in re.finditer(r"^am_\w+_OBJECTS\s*=(.*)$", text, re.M):
+        objs.update(w for w in m.group(1).split() if w.endswith((".lo", ".o")))
     defs, uses = {}, {}
-    for root, dirs, names in os.walk(build):
-        dirs[:] = [d for d in dirs if d != ".deps"]
-        rel = os.path.relpath(root, build)
-        srcdir = rel[:-len("/.libs")] if rel.endswith("/.libs") else rel
-        if rel == ".libs":
-            srcdir = "."
-        for name in names:
-            if not name.endswith(".o"):
+    for obj in sorted(objs):
+        d, name = os.path.split(obj)
+        path = os.path.join(build, d, name[:-3] + ".o") if name.endswith(".lo") \
+            else os.path.join(build, obj)
+        if name.endswith(".lo") and not os.path.exists(path):
+            path = os.path.join(build, d, ".libs", name[:-3] + ".o")
+        if not os.path.exists(path):
+            continue
+        base = name.rsplit(".", 1)[0]
+        base = base.split("-", 1)[-1] if "-" in base else base
+        src = os.path.normpath(os.path.join(d, base + ".c"))
+        part = part_of(src)
+        if part is None or part == "tests":
+            continue
+        out = subprocess.run(["nm", "-P", path], capture_output=True,
+                             text=True).stdout
+        for line in out.splitlines():
+            w = line.split()
+            if len(w) < 2:
                 continue
-            base = name[:-2].split("-", 1)[-1] if "-" in name else name[:-2]
-            src = os.path.normpath(os.path.join(srcdir, base + ".c"))
-            part = part_of(src)
-            if part is None or part == "tests":
-                continue
-            out = subprocess.run(["nm", "-P", os.path.join(root, name)],
-                                 capture_output=True, text=True).stdout
-            for line in out.splitlines():
-                w = line.split()
-                if len(w) < 2:
-                    continue
-                if w[1] == "U":
-                    uses.setdefault(part, {}).setdefault(w[0], src)
-                elif w[1] in "TDBRVWC":
-                    defs.setdefault(w[0], set()).add(part)
+            if w[1] == "U":
+                uses.setdefault(part, {}).setdefault(w[0], src)
+            elif w[1] in "TDBRVWC":
+                defs.setdefault(w[0], set()).add(part)
     twice = sorted("%s in %s" % (sym, ", ".join(sorted(ps)))
                    for sym, ps in defs.items() if len(ps) > 1 and sym != "main")
     ok(not twice, "no global function or variable is defined in two parts", twice)
@@ -215,7 +222,10 @@ def main():
                 if p != part and part not in defs.get(sym, ()):
                     ledges.setdefault(part, {}).setdefault(p, set()).add(
                         "%s uses %s" % (src, sym))
-    ok(bool(uses), "object files of the build were read (%d parts)" % len(uses))
+    want = {part_of(f) for f in files if f.endswith(".c")} - {"tests"}
+    seen = set(uses) | {p for ps in defs.values() for p in ps}
+    ok(want <= seen, "the objects of every part with C sources were read (%d)"
+       % len(want), sorted(want - seen))
     part_edges_ok("calls", ledges)
 
 
