@@ -1,6 +1,6 @@
 /* libvixMntapi: disk sets.  A set = the locked VMDK files, its directory
- * and journal (mount/runtime.h), nbdkit and the FUSE bridge (spawn.c) and
- * the volumes that discovery found in it. */
+ * and journal (mount/runtime.h), the FUSE bridge (and nbdkit for a
+ * read-write set: spawn.c) and the volumes that discovery found in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -165,8 +165,10 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     goto fail;
   }
   vxm_set_link (s);
-  if ((e = vxm_start_nbdkit (s)) != VIX_OK || (e = vxm_start_bridge (s)) != VIX_OK
-      || (e = discover (s)) != VIX_OK) {
+  /* A read-only set runs the bridge alone (it reads the VMDKs itself); a
+   * read-write one writes through nbdkit and the plugin. */
+  if ((!s->readonly && (e = vxm_need_nbd (s)) != VIX_OK)
+      || (e = vxm_start_bridge (s)) != VIX_OK || (e = discover (s)) != VIX_OK) {
     vxm_close_set (s);
     return e;
   }

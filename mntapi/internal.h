@@ -1,23 +1,35 @@
 /* libvixMntapi internals shared by its source files (never installed).
  *
- * The Virtual Disk Mount API on the userspace bridge.
+ * The Virtual Disk Mount API on the userspace bridge (docs/readonly-path.md).
  *
- * A disk set = one nbdkit serving the set's VMDK disks (exports "0", "1",
- * ...) on a private unix socket, read-only (-r) when the set is; one
- * vixmount-fuse exposing each disk and each mounted volume as a file; and
- * per mounted volume a loop device and a kernel (or FUSE driver) mount.  In
- * a read-only set the bridge keeps a private copy-on-write overlay (--cow),
- * so that dirty journals replay into it and never into the source, and
- * reads the blocks not written there straight from the VMDK files with the
- * engine (--vmdk), without the NBD hop.  Source disks are locked (flock,
- * through the engine) while the set is open.
+ * A read-only disk set = one vixmount-fuse exposing each disk (files "d0",
+ * "d1", ...) and each mounted volume as a file, reading the VMDKs
+ * in-process with the engine (--vmdk dN=PATH, local exports: no NBD server
+ * runs) and writing into a private copy-on-write overlay (--cow, common/cow),
+ * so that dirty journals replay into it and never into the source; and per
+ * mounted volume a loop device and a kernel (or FUSE driver) mount.
+ *
+ * A read-write disk set = one nbdkit with the vmdk plugin serving the disks
+ * (exports "0", "1", ...) on a private unix socket, and the bridge reading
+ * and writing through it (dN=nbd+unix://...): writes go through the plugin.
+ *
+ * nbdkit starts on demand: vxm_need_nbd (spawn.c) is the one place that
+ * starts it, called for read-write sets before the bridge, and to be called
+ * by any later consumer that needs NBD for a read-only set (the kernel NBD
+ * path, serving the set to others); that consumer then wants the overlay
+ * under the plugin (common/cow) instead of nbdkit's cow filter.
+ *
+ * The VMDK files are opened twice per set: here, held open (s->vd) for the
+ * locks (flock, through the engine), the early, precise errors and the
+ * disks' sizes; and by the bridge (read-only sets) or the plugin (read-write
+ * sets) to read them.  Source disks stay locked while the set is open.
  *
  * Layout of the library (mntapi/):
  *   init.c      Init/Exit (the configuration through the Vix core), the
  *               library's logger and reporter, stale-set clean-up
  *   handles.c   the registry of open disk sets and their volume handles
- *   spawn.c     the set's processes: nbdkit and the FUSE bridge, and the
- *               bridge's control file
+ *   spawn.c     the set's processes: the FUSE bridge, nbdkit on demand,
+ *               and the bridge's control file
  *   diskset.c   OpenDisks/OpenDiskSet/CloseDiskSet, discovery, set info
  *   volume.c    MountVolume/DismountVolume, volume info and details
  *   discover/   volumes of a disk set (libblkid): volume.h
@@ -78,7 +90,7 @@ struct VixDiskSetHandleStruct {
   uint32_t flags;
   bool readonly;
   struct vxm_state st;
-  char *sock;                   /* nbdkit's socket */
+  char *sock;                   /* nbdkit's socket; NULL: no nbdkit runs */
   char *fuse_dir, *log;
   pid_t fuse_pid;
   size_t ndisks;
@@ -124,10 +136,17 @@ void vxm_set_unlink (struct VixDiskSetHandleStruct *s);
 /* ---- spawn.c ------------------------------------------------------------ */
 /* The value of environment variable NAME if set and not empty, else DEF. */
 const char *vxm_env_or (const char *name, const char *def);
-/* Start nbdkit on the set's disks (socket s->sock), and the FUSE bridge on
- * s->fuse_dir; each is written to the journal first. */
-VixError vxm_start_nbdkit (struct VixDiskSetHandleStruct *s);
+/* The FUSE bridge on s->fuse_dir (written to the journal first), waited
+ * for on a pipe (--ready-fd).  A read-only set's bridge reads the VMDKs
+ * itself (--vmdk) into an overlay (--cow); a read-write set's reads and
+ * writes through nbdkit, so vxm_need_nbd must have run. */
 VixError vxm_start_bridge (struct VixDiskSetHandleStruct *s);
+/* nbdkit on the set's disks (socket s->sock), started at the first call
+ * (later ones: VIX_OK).  THE place where NBD is started on demand: the
+ * read-write path calls it before the bridge; a read-only set runs no
+ * nbdkit until a consumer that needs NBD calls it (the kernel NBD path,
+ * serving the set). */
+VixError vxm_need_nbd (struct VixDiskSetHandleStruct *s);
 /* One line to the bridge's .control file: 0, or -1 with errno. */
 int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
   VXM_PRINTF (2, 3);

@@ -1,5 +1,5 @@
-/* libvixMntapi: the processes of a disk set (nbdkit, the FUSE bridge) and
- * the bridge's control file. */
+/* libvixMntapi: the processes of a disk set (the FUSE bridge, and nbdkit
+ * when something needs NBD) and the bridge's control file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,25 +20,28 @@ vxm_env_or (const char *name, const char *def)
   return v && *v ? v : def;
 }
 
-/* nbdkit serving every disk of the set, read-only (-r) for read-only vxm_sets. */
+/* nbdkit serving every disk of the set on s->sock, read-only (-r) for
+ * read-only sets; started once, at the first consumer that needs NBD. */
 VixError
-vxm_start_nbdkit (struct VixDiskSetHandleStruct *s)
+vxm_need_nbd (struct VixDiskSetHandleStruct *s)
 {
   const char *plugin = vxm_env_or ("VIXMOUNT_NBDKIT_PLUGIN", VIXMOUNT_PLUGIN_DEFAULT);
-  char **argv = calloc (s->ndisks + 10, sizeof *argv);
+  char **argv, *sock;
   size_t a = 0, files;
   VixError e = VIX_OK;
   pid_t pid;
 
-  if (!argv || asprintf (&s->sock, "%s/nbd.sock", s->st.dir) < 0) {
-    s->sock = NULL;
+  if (s->sock)
+    return VIX_OK;              /* running */
+  argv = calloc (s->ndisks + 10, sizeof *argv);
+  if (!argv || asprintf (&sock, "%s/nbd.sock", s->st.dir) < 0) {
     free (argv);
     return VIX_E_OUT_OF_MEMORY;
   }
   argv[a++] = (char *) vxm_env_or ("VIXMOUNT_NBDKIT", "nbdkit");  /* a wrapper in tests */
   argv[a++] = (char *) "--exit-with-parent";
   argv[a++] = (char *) "-U";
-  argv[a++] = s->sock;
+  argv[a++] = sock;
   if (s->readonly)
     argv[a++] = (char *) "-r";
   argv[a++] = (char *) plugin;
@@ -51,7 +54,7 @@ vxm_start_nbdkit (struct VixDiskSetHandleStruct *s)
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
     }
-  if (vxm_state_add (&s->st, "nbdkit %s", s->sock) == -1) {
+  if (vxm_state_add (&s->st, "nbdkit %s", sock) == -1) {
     e = vxm_fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "OpenDisks: cannot write %s/state", s->st.dir);
     goto out;
   }
@@ -62,85 +65,124 @@ vxm_start_nbdkit (struct VixDiskSetHandleStruct *s)
     goto out;
   }
   vxm_state_add (&s->st, "pid nbdkit %d %llu", (int) pid, vxm_proc_start (pid));
-  if (vxm_wait_for (s->sock, pid, 30000) == -1)
+  if (vxm_wait_for (sock, pid, 30000) == -1)
     e = vxm_fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: nbdkit did not start: %s", vxm_log_tail (s->log));
  out:
+  if (e == VIX_OK)
+    s->sock = sock;
+  else
+    free (sock);
   for (size_t i = files; i < a; i++)
     free (argv[i]);
   free (argv);
   return e;
 }
 
+/* An argument made with printf, or NULL when out of memory. */
+static char * VXM_PRINTF (1, 2)
+arg_printf (const char *fmt, ...)
+{
+  va_list ap;
+  char *p;
+  int r;
+
+  va_start (ap, fmt);
+  r = vasprintf (&p, fmt, ap);
+  va_end (ap);
+  return r < 0 ? NULL : p;
+}
+
+/* The bridge's arguments: --cow and the local exports (--vmdk dN=PATH) of a
+ * read-only set, or the NBD exports (dN=URI) of a read-write one.  NULL
+ * when out of memory; the caller frees each string and the array. */
+static char **
+bridge_args (struct VixDiskSetHandleStruct *s, const char *prog)
+{
+  const char *tmp = getenv ("TMPDIR");
+  /* 5 fixed, 4 for --cow and --single-link, 2 per disk, the mount point,
+   * NULL */
+  char **argv = calloc (2 * s->ndisks + 11, sizeof *argv);
+  size_t a = 0;
+  bool ok = true;
+
+  if (!argv)
+    return NULL;
+  argv[a++] = strdup (prog);
+  argv[a++] = strdup ("-f");
+  argv[a++] = strdup ("--exit-with-parent");
+  argv[a++] = strdup ("--ready-fd");
+  argv[a++] = strdup ("3");
+  if (s->readonly) {
+    /* Each disk is read in-process from its VMDK, and writes (journal
+     * replay) go into the bridge's overlay.  The overlay lives on disk: in
+     * the set's directory when the configuration names tmpDirectory, else
+     * in $TMPDIR or /var/tmp (not /run, which is memory). */
+    argv[a++] = strdup ("--cow");
+    argv[a++] = strdup ("--cow-dir");
+    argv[a++] = strdup (vxm_g.tmpdir ? s->st.dir : tmp && *tmp ? tmp : "/var/tmp");
+    if (s->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK)
+      argv[a++] = strdup ("--single-link");
+    for (size_t i = 0; i < s->ndisks; i++) {
+      argv[a++] = strdup ("--vmdk");
+      argv[a++] = arg_printf ("d%zu=%s", i, s->paths[i]);
+    }
+    argv[a++] = strdup (s->fuse_dir);
+  }
+  else {
+    argv[a++] = strdup (s->fuse_dir);
+    for (size_t i = 0; i < s->ndisks; i++)
+      argv[a++] = arg_printf ("d%zu=nbd+unix:///%zu?socket=%s", i, i, s->sock);
+  }
+  for (size_t i = 0; i < a; i++)
+    ok = ok && argv[i] != NULL;
+  if (!ok) {
+    for (size_t i = 0; i < a; i++)
+      free (argv[i]);
+    free (argv);
+    return NULL;
+  }
+  return argv;
+}
+
 VixError
 vxm_start_bridge (struct VixDiskSetHandleStruct *s)
 {
-  static const char vmdk_opt[] = "--vmdk";
   const char *prog = vxm_env_or ("VIXMOUNT_FUSE", VIXMOUNT_FUSE_DEFAULT);
-  /* 5 fixed, 4 for --cow and --single-link, 2 per disk for --vmdk, the
-   * mount point, 1 per disk for the exports, NULL */
-  char **argv = calloc (3 * s->ndisks + 11, sizeof *argv), *pidfile = NULL;
-  const char *tmp = getenv ("TMPDIR");
-  size_t a = 0, first;
+  char **argv = bridge_args (s, prog);
   VixError e = VIX_OK;
+  int ready[2] = { -1, -1 };
 
-  if (!argv || asprintf (&pidfile, "%s/fuse.pid", s->st.dir) < 0) {
-    free (argv);
+  if (!argv)
     return VIX_E_OUT_OF_MEMORY;
-  }
-  argv[a++] = (char *) prog;
-  argv[a++] = (char *) "-f";
-  argv[a++] = (char *) "--exit-with-parent";
-  argv[a++] = (char *) "--pidfile";
-  argv[a++] = pidfile;
-  if (s->readonly) {
-    /* Writes (journal replay) go into the bridge's overlay; everything else
-     * is read from the VMDK files in-process.  The overlay lives on disk:
-     * in the set's directory when the configuration names tmpDirectory,
-     * else in $TMPDIR or /var/tmp (not /run, which is memory). */
-    argv[a++] = (char *) "--cow";
-    argv[a++] = (char *) "--cow-dir";
-    argv[a++] = vxm_g.tmpdir ? s->st.dir : tmp && *tmp ? (char *) tmp : (char *) "/var/tmp";
-    if (s->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK)
-      argv[a++] = (char *) "--single-link";
-  }
-  first = a;
-  for (size_t i = 0; s->readonly && i < s->ndisks; i++) {
-    argv[a++] = (char *) vmdk_opt;
-    if (asprintf (&argv[a++], "d%zu=%s", i, s->paths[i]) < 0) {
-      argv[--a] = NULL;
-      e = VIX_E_OUT_OF_MEMORY;
-      goto out;
-    }
-  }
-  argv[a++] = s->fuse_dir;
-  for (size_t i = 0; i < s->ndisks; i++)
-    if (asprintf (&argv[a++], "d%zu=nbd+unix:///%zu?socket=%s", i, i, s->sock) < 0) {
-      argv[--a] = NULL;
-      e = VIX_E_OUT_OF_MEMORY;
-      goto out;
-    }
   if (mkdir (s->fuse_dir, 0700) == -1 || vxm_state_add (&s->st, "fuse %s", s->fuse_dir) == -1) {
     e = vxm_fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "OpenDisks: cannot create %s: %s", s->fuse_dir,
               strerror (errno));
     goto out;
   }
-  s->fuse_pid = vxm_spawn (argv, s->log);
+  /* The bridge writes a byte to the pipe when its files are usable
+   * (--ready-fd): no polling, and its exit is seen at once (EOF). */
+  if (pipe2 (ready, O_CLOEXEC) == -1) {
+    e = vxm_fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: pipe: %s", strerror (errno));
+    goto out;
+  }
+  s->fuse_pid = vxm_spawn_notify (argv, s->log, ready[1]);
+  close (ready[1]);
   if (s->fuse_pid < 0) {
     e = vxm_fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: cannot start %s: %s", prog, strerror (errno));
     goto out;
   }
   vxm_state_add (&s->st, "pid fuse %d %llu", (int) s->fuse_pid, vxm_proc_start (s->fuse_pid));
-  if (vxm_wait_for (pidfile, s->fuse_pid, 30000) == -1) {
+  if (vxm_wait_ready (ready[0], s->fuse_pid, 30000) == -1) {
     e = vxm_fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: the FUSE bridge did not start: %s",
               vxm_log_tail (s->log));
     s->fuse_pid = 0;
   }
  out:
-  for (size_t i = first; i < a; i++)
-    if (argv[i] != s->fuse_dir && argv[i] != vmdk_opt)  /* the others are ours */
-      free (argv[i]);
+  if (ready[0] >= 0)
+    close (ready[0]);
+  for (size_t i = 0; argv[i]; i++)
+    free (argv[i]);
   free (argv);
-  free (pidfile);
   return e;
 }
 

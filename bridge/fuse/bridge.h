@@ -1,14 +1,19 @@
 /* vixmount-fuse: the userspace block bridge.
  *
- * NBD exports (and byte ranges of them) presented as regular files of a FUSE
- * filesystem, for loop devices to sit on where the kernel has no nbd driver.
+ * Disk exports (and byte ranges of them) presented as regular files of a
+ * FUSE filesystem, for loop devices to sit on where the kernel has no nbd
+ * driver.  An export is an NBD export (NAME=URI), or a VMDK read in-process
+ * by the engine (--vmdk NAME=PATH alone: a local export, no server).
  *
- *   export.c   one NBD export: its properties and a pool of libnbd handles
- *   local.c    the --cow overlay and in-process VMDK reads (--vmdk)
+ *   export.c   one export: its properties and a pool of libnbd handles
+ *   local.c    in-process VMDK reads (--vmdk) and the --cow overlay
+ *              (common/cow)
  *   files.c    the file table (names, inodes, ranges), .control commands
  *   control.c  the .control lines parsed into commands (control.h)
+ *   nbdlib.c   libnbd, loaded at the first NBD export (nbdlib.h)
  *   fs.c       the FUSE low-level operations
  *   main.c     options, start-up, daemonizing, signals, shutdown
+ *   nbdlib.c   libnbd, loaded at the first NBD export (nbdlib.h)
  */
 #ifndef VIXMOUNT_BRIDGE_H
 #define VIXMOUNT_BRIDGE_H
@@ -37,7 +42,8 @@ extern bool vx_verbose;
 
 /* ---- export.c ----------------------------------------------------------- */
 struct export {
-  char *uri;
+  char *uri;               /* the NBD URI; a local export's VMDK path */
+  bool server;             /* false: a local export (no NBD connection) */
   uint64_t size;
   bool readonly;           /* the server's flag, or -r */
   bool can_flush, can_fua, can_trim, can_zero, multi_conn;
@@ -62,6 +68,10 @@ struct export {
  * export's size and flags.  Returns NULL on failure. */
 struct export *export_open (const char *uri, bool force_readonly,
                             unsigned max_connections);
+/* A local export: the VMDK at PATH read in-process (SINGLE_LINK: without
+ * its parents), read-only until export_enable_cow.  NULL on failure
+ * (logged, naming PATH). */
+struct export *export_open_local (const char *path, bool single_link);
 void export_close (struct export *e);
 
 /* Take a handle from the pool (connecting another one up to nconn, waiting
@@ -80,27 +90,28 @@ int export_pwrite (struct export *e, const void *buf, size_t count,
                    uint64_t off, bool fua);
 int export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim);
 int export_flush (struct export *e);
+/* A read from the server only (what is below an overlay without --vmdk). */
+int export_remote_pread (struct export *e, void *buf, size_t count,
+                         uint64_t off);
 
 /* ---- local.c ------------------------------------------------------------ */
-/* --cow: E becomes writable, into a private, unlinked overlay file in DIR,
- * never into the server.  0, or -1 (logged). */
-int export_enable_cow (struct export *e, const char *dir);
 /* --vmdk: blocks of E not written into the overlay are read in-process from
- * the VMDK at PATH (its virtual size must be E's size; SINGLE_LINK: without
- * its parents, as the plugin's single-link=true).  0, or -1 (logged, naming
- * PATH). */
+ * the VMDK at PATH (for an NBD export, its virtual size must be E's size;
+ * a local export takes its size from it; SINGLE_LINK: without its parents,
+ * as the plugin's single-link=true).  0, or -1 (logged, naming PATH). */
 int export_attach_vmdk (struct export *e, const char *path, bool single_link);
+/* --cow: E becomes writable, into a private, unlinked overlay file in DIR
+ * (common/cow), never into what is below.  0, or -1 (logged). */
+int export_enable_cow (struct export *e, const char *dir);
 bool local_has_overlay (const struct local *l);   /* l may be NULL */
 void local_close (struct local *l);
-/* Reads written blocks from the overlay, the others from the VMDK or through
- * REMOTE (the server).  0 or an errno. */
-int local_pread (struct export *e, char *buf, size_t count, uint64_t off,
-                 int (*remote) (struct export *, void *, size_t, uint64_t));
+/* Reads written blocks from the overlay, the others from the VMDK or from
+ * the server.  0 or an errno. */
+int local_pread (struct export *e, void *buf, size_t count, uint64_t off);
 /* Writes DATA (NULL: zeros) into the overlay; partial blocks are completed
  * from below.  0 or an errno. */
 int local_cow_write (struct export *e, const void *data, uint64_t count,
-                     uint64_t off,
-                     int (*remote) (struct export *, void *, size_t, uint64_t));
+                     uint64_t off);
 
 /* ---- files.c ------------------------------------------------------------ */
 #define VX_ROOT_INO    1

@@ -1,4 +1,5 @@
-/* vixmount-fuse: one NBD export and its pool of libnbd handles.
+/* vixmount-fuse: one export: an NBD export and its pool of libnbd handles,
+ * or a local export (a VMDK read in-process, local.c) with no handle.
  *
  * A libnbd handle serves one synchronous request at a time, so each FUSE
  * worker thread takes a handle from the export's pool for the duration of a
@@ -16,6 +17,7 @@
 #include <libnbd.h>
 
 #include "bridge.h"
+#include "nbdlib.h"           /* libnbd through dlopen */
 
 /* Every read/write is split into requests of at most this size (unless the
  * server asks for less): FUSE sends at most 1 MiB anyway. */
@@ -72,6 +74,8 @@ export_open (const char *uri, bool force_readonly, unsigned max_connections)
     vx_log ("%s: %s", uri, strerror (ENOMEM));
     goto fail;
   }
+  if (nbdlib_load () == -1)
+    goto fail;
   h = connect_one (uri, true);
   if (h == NULL)
     goto fail;
@@ -82,6 +86,7 @@ export_open (const char *uri, bool force_readonly, unsigned max_connections)
     goto fail;
   }
   e->size = size;
+  e->server = true;
   r = nbd_is_read_only (h);
   e->readonly = force_readonly || r != 0;
   e->can_flush = nbd_can_flush (h) == 1;
@@ -131,6 +136,30 @@ export_open (const char *uri, bool force_readonly, unsigned max_connections)
     free (e);
   }
   return NULL;
+}
+
+struct export *
+export_open_local (const char *path, bool single_link)
+{
+  struct export *e = calloc (1, sizeof *e);
+
+  if (e == NULL || (e->uri = strdup (path)) == NULL) {
+    vx_log ("%s: %s", path, strerror (ENOMEM));
+    free (e);
+    return NULL;
+  }
+  e->readonly = true;           /* until --cow */
+  e->min_block = 1;
+  e->max_request = MAX_REQUEST;
+  pthread_mutex_init (&e->lock, NULL);
+  pthread_cond_init (&e->cond, NULL);
+  pthread_rwlock_init (&e->rmw_lock, NULL);
+  if (export_attach_vmdk (e, path, single_link) == -1) {
+    export_close (e);
+    return NULL;
+  }
+  vx_debug ("%s: local export, size %" PRIu64 ", read in-process", path, e->size);
+  return e;
 }
 
 void
@@ -359,8 +388,8 @@ is_aligned (const struct export *e, uint64_t count, uint64_t off)
   return ((off | count) & (e->min_block - 1)) == 0;
 }
 
-static int
-remote_pread (struct export *e, void *buf, size_t count, uint64_t off)
+int
+export_remote_pread (struct export *e, void *buf, size_t count, uint64_t off)
 {
   const uint64_t bs = e->min_block;
   char *p = buf, *bounce;
@@ -402,8 +431,8 @@ int
 export_pread (struct export *e, void *buf, size_t count, uint64_t off)
 {
   if (e->local)
-    return local_pread (e, buf, count, off, remote_pread);
-  return remote_pread (e, buf, count, off);
+    return local_pread (e, buf, count, off);
+  return export_remote_pread (e, buf, count, off);
 }
 
 /* Writes DATA (NULL: zeros) over [skip, skip+len) of the block at BLK. */
@@ -479,7 +508,7 @@ export_pwrite (struct export *e, const void *buf, size_t count,
   if (e->readonly)
     return EROFS;
   if (local_has_overlay (e->local))
-    return local_cow_write (e, buf, count, off, remote_pread);
+    return local_cow_write (e, buf, count, off);
   err = write_any (e, buf, count, off, flags, 0);
   if (err == 0 && fua && !e->can_fua)
     err = export_flush (e);
@@ -492,7 +521,7 @@ export_zero (struct export *e, uint64_t count, uint64_t off, bool may_trim)
   if (e->readonly)
     return EROFS;
   if (local_has_overlay (e->local))
-    return local_cow_write (e, NULL, count, off, remote_pread);
+    return local_cow_write (e, NULL, count, off);
   if (!e->can_zero)
     return EOPNOTSUPP;
   return write_any (e, NULL, count, off, 0,

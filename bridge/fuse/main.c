@@ -1,12 +1,14 @@
 /* vixmount-fuse: options, start-up, daemonizing, signals and shutdown.
  *
- * Start-up order: connect to every export (so a bad URI fails before
- * anything is mounted), mount, fork into the background (unless -f), start
- * the FUSE worker threads.  A helper thread waits until the kernel's INIT has
- * been answered and the root answers getattr, then sets the read-ahead of
- * the FUSE device, writes the pid file and lets the waiting parent exit 0:
- * when the command returns, the files are usable.  If anything fails before
- * that, the parent exits non-zero and nothing stays mounted.
+ * Start-up order: connect to every NBD export and open every local one (so
+ * a bad URI or VMDK fails before anything is mounted), mount, fork into the
+ * background (unless -f), start the FUSE worker threads.  A helper thread
+ * waits until the kernel's INIT has been answered and the root answers
+ * getattr, then sets the read-ahead of the FUSE device, writes the pid
+ * file, writes a byte to --ready-fd and lets the waiting parent exit 0:
+ * when the command returns (or the byte arrives), the files are usable.
+ * If anything fails before that, the parent exits non-zero (and --ready-fd
+ * is closed without a byte) and nothing stays mounted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,7 @@ fuse_logger (enum fuse_log_level level, const char *fmt, va_list ap)
 
 static struct {
   bool readonly, foreground, exit_with_parent, clone_fd, cow, single_link;
+  int notify_fd;                /* --ready-fd: -1 none */
   const char *cow_dir;
   unsigned threads, connections;
   unsigned readahead_kb;        /* 0: leave the kernel's */
@@ -69,14 +72,16 @@ static struct {
 } opt = {
   .threads = 4,
   .readahead_kb = 1024,
+  .notify_fd = -1,
 };
 
 static void
 usage (FILE *fp)
 {
   fprintf (fp,
-"Usage: %s [OPTIONS] MOUNTPOINT NAME=URI [NAME=URI ...]\n"
-"Presents NBD exports as regular files NAME in MOUNTPOINT (FUSE).\n"
+"Usage: %s [OPTIONS] MOUNTPOINT [NAME=URI ...]\n"
+"Presents NBD exports, and VMDK files read in-process (--vmdk), as regular\n"
+"files NAME in MOUNTPOINT (FUSE).  At least one export is needed.\n"
 "\n"
 "  -r, --readonly          every file read-only\n"
 "  -f, --foreground        do not fork into the background\n"
@@ -84,6 +89,8 @@ usage (FILE *fp)
 "      --connections N     NBD connections per export (default: threads;\n"
 "                          1 unless the server advertises multi-conn)\n"
 "      --pidfile FILE      write the pid once the mount is ready\n"
+"      --ready-fd N        write one byte to descriptor N once the mount is\n"
+"                          ready, then close it (for a parent waiting on a pipe)\n"
 "      --exit-with-parent  unmount and exit when the parent process exits\n"
 "      --direct-io         no kernel page cache for the files (FOPEN_DIRECT_IO)\n"
 "      --max-request SIZE  largest FUSE read/write request (default 1M)\n"
@@ -92,11 +99,13 @@ usage (FILE *fp)
 "                          on one connection (default 256K; 0: off)\n"
 "      --clone-fd          one /dev/fuse descriptor per thread\n"
 "      --cow               writes go to a private overlay (discarded at exit),\n"
-"                          never to the server, which may be read-only\n"
+"                          never to the server or the VMDK, which may be read-only\n"
 "      --cow-dir DIR       where the overlay files are (default $TMPDIR or /var/tmp)\n"
 "      --vmdk NAME=PATH    read export NAME in-process from the VMDK at PATH,\n"
-"                          except blocks written into the overlay (needs --cow\n"
-"                          or a read-only export)\n"
+"                          except blocks written into the overlay.  Without a\n"
+"                          NAME=URI, NAME is a local export: no NBD server, the\n"
+"                          size from the VMDK, read-only unless --cow.  With\n"
+"                          one, the export must be read-only or --cow\n"
 "      --single-link       open the --vmdk disks without their parent chains\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
@@ -321,6 +330,14 @@ helper_thread (void *arg)
     close (ready_fd);
     ready_fd = -1;
   }
+  if (opt.notify_fd >= 0) {
+    ok = 1;
+    if (write (opt.notify_fd, &ok, 1) != 1) {
+      /* the reader is gone: nothing to tell */
+    }
+    close (opt.notify_fd);
+    opt.notify_fd = -1;
+  }
 
   if (opt.exit_with_parent) {
     watch_parent ();
@@ -398,7 +415,8 @@ main (int argc, char *argv[])
 {
   enum { OPT_THREADS = 256, OPT_CONNECTIONS, OPT_PIDFILE, OPT_EWP,
          OPT_DIRECT_IO, OPT_MAX_REQUEST, OPT_READAHEAD, OPT_CLONE_FD,
-         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR, OPT_SINGLE_LINK };
+         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR, OPT_SINGLE_LINK,
+         OPT_READY_FD };
   static const struct option longopts[] = {
     { "readonly", no_argument, NULL, 'r' },
     { "read-only", no_argument, NULL, 'r' },
@@ -417,6 +435,7 @@ main (int argc, char *argv[])
     { "cow", no_argument, NULL, OPT_COW },
     { "cow-dir", required_argument, NULL, OPT_COW_DIR },
     { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
+    { "ready-fd", required_argument, NULL, OPT_READY_FD },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -475,6 +494,13 @@ main (int argc, char *argv[])
     case OPT_COW: opt.cow = true; break;
     case OPT_COW_DIR: opt.cow_dir = optarg; break;
     case OPT_SINGLE_LINK: opt.single_link = true; break;
+    case OPT_READY_FD:
+      opt.notify_fd = parse_count ("--ready-fd", optarg, 3, INT_MAX);
+      if (fcntl (opt.notify_fd, F_SETFD, FD_CLOEXEC) == -1) {
+        fprintf (stderr, "%s: --ready-fd %d: %s\n", PROG, opt.notify_fd, strerror (errno));
+        return 2;
+      }
+      break;
     case OPT_VMDK: {
       const char **p = realloc (vmdks, (nvmdks + 1) * sizeof *vmdks);
       if (p == NULL) {
@@ -497,7 +523,7 @@ main (int argc, char *argv[])
     default: usage (stderr); return 2;
     }
   }
-  if (argc - optind < 2) {
+  if (argc - optind < 1 || (argc - optind < 2 && nvmdks == 0)) {
     usage (stderr);
     return 2;
   }
@@ -535,9 +561,9 @@ main (int argc, char *argv[])
   }
   fuse_set_log_func (fuse_logger);
 
-  /* NAME=URI ... */
+  /* NAME=URI ..., then the local exports (--vmdk NAME=PATH of no NAME=URI) */
   nmaps = argc - optind;
-  maps = calloc (nmaps, sizeof *maps);
+  maps = calloc (nmaps + nvmdks, sizeof *maps);
   if (maps == NULL) {
     perror (PROG);
     goto out;
@@ -571,14 +597,27 @@ main (int argc, char *argv[])
   }
 
   for (i = 0; i < nvmdks; i++) {
-    const char *eq = strchr (vmdks[i], '=');
-    for (j = 0; eq && eq[1] && j < nmaps; j++)
+    const char *eq = strchr (vmdks[i], '='), *why = NULL;
+    for (j = 0; eq && eq != vmdks[i] && eq[1] && j < nmaps; j++)
       if (strlen (maps[j].name) == (size_t) (eq - vmdks[i]) &&
           strncmp (maps[j].name, vmdks[i], eq - vmdks[i]) == 0)
         break;
-    if (eq == NULL || eq[1] == '\0' || j == nmaps || maps[j].vmdk) {
-      fprintf (stderr, "%s: --vmdk '%s': expected NAME=PATH with the NAME "
-               "of an export, once per export\n", PROG, vmdks[i]);
+    if (eq == NULL || eq == vmdks[i] || eq[1] == '\0')
+      why = "expected NAME=PATH";
+    else if (j < nmaps && maps[j].vmdk)
+      why = "NAME given twice";
+    else if (j == nmaps) {
+      /* a local export */
+      maps[nmaps].name = strndup (vmdks[i], eq - vmdks[i]);
+      if (maps[nmaps].name == NULL) {
+        perror (PROG);
+        goto out;
+      }
+      why = vfile_name_problem (maps[nmaps].name);
+      nmaps++;
+    }
+    if (why) {
+      fprintf (stderr, "%s: --vmdk '%s': %s\n", PROG, vmdks[i], why);
       status = 2;
       goto out;
     }
@@ -593,9 +632,20 @@ main (int argc, char *argv[])
       prctl (PR_SET_PDEATHSIG, SIGTERM);
   }
 
-  /* Connect first: a bad URI or a server that is not there fails here. */
+  /* Connect first: a bad URI, a server that is not there or a bad VMDK
+   * fails here. */
   for (i = 0; i < nmaps; i++) {
     const char *why;
+    if (maps[i].uri == NULL) {
+      /* a local export: read-only underneath, writable only into --cow */
+      maps[i].exp = export_open_local (maps[i].vmdk, opt.single_link);
+      if (maps[i].exp == NULL)
+        goto out;
+      if (opt.cow && !opt.readonly &&
+          export_enable_cow (maps[i].exp, opt.cow_dir) == -1)
+        goto out;
+      goto add;
+    }
     maps[i].exp = export_open (maps[i].uri, opt.readonly, opt.connections);
     if (maps[i].exp == NULL)
       goto out;
@@ -614,6 +664,7 @@ main (int argc, char *argv[])
       if (export_attach_vmdk (maps[i].exp, maps[i].vmdk, opt.single_link) == -1)
         goto out;
     }
+  add:
     if (vfile_add (maps[i].name, maps[i].exp, 0, maps[i].exp->size,
                    opt.readonly, NULL, &why) != 0) {
       vx_log ("%s: %s", maps[i].name, why);
@@ -690,6 +741,8 @@ main (int argc, char *argv[])
     close (ready_fd);
     ready_fd = -1;
   }
+  if (opt.notify_fd >= 0)       /* EOF without a byte: not ready */
+    close (opt.notify_fd);
   if (mounted)
     fuse_session_unmount (vx_session);
   if (vx_session)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/loop.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -146,6 +147,12 @@ vxm_state_close (struct vxm_state *st)
 pid_t
 vxm_spawn (char *const argv[], const char *log)
 {
+  return vxm_spawn_notify (argv, log, -1);
+}
+
+pid_t
+vxm_spawn_notify (char *const argv[], const char *log, int notify_fd)
+{
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   sigset_t none;
@@ -156,9 +163,11 @@ vxm_spawn (char *const argv[], const char *log)
   posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen (&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2 (&fa, 1, 2);
+  if (notify_fd >= 0)   /* dup2 clears close-on-exec, also when it is 3 */
+    posix_spawn_file_actions_adddup2 (&fa, notify_fd, 3);
   /* the daemons must not hold the caller's other descriptors open (its
    * pipes, sockets, lock files) */
-  posix_spawn_file_actions_addclosefrom_np (&fa, 3);
+  posix_spawn_file_actions_addclosefrom_np (&fa, notify_fd >= 0 ? 4 : 3);
   posix_spawnattr_init (&at);
   sigemptyset (&none);
   posix_spawnattr_setsigmask (&at, &none);     /* don't inherit a blocked set */
@@ -202,6 +211,28 @@ vxm_wait_for (const char *path, pid_t pid, int timeout_ms)
       return -1;
     msleep (2);
   }
+  return -1;
+}
+
+int
+vxm_wait_ready (int fd, pid_t pid, int timeout_ms)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  char c = 0;
+  int r, status;
+
+  do
+    r = poll (&p, 1, timeout_ms);
+  while (r == -1 && errno == EINTR);
+  if (r == 1) {
+    while ((r = (int) read (fd, &c, 1)) == -1 && errno == EINTR)
+      ;
+    if (r == 1 && c == 1)
+      return 0;
+  }
+  /* EOF without the byte (it exited or gave up), or the time is over; reap
+   * it if it has exited */
+  waitpid (pid, &status, WNOHANG);
   return -1;
 }
 

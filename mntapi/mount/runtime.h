@@ -1,8 +1,8 @@
 /* vixmount mount layer: the run-time pieces of a disk set.
  *
  * A disk set owns a private directory (0700) holding a state journal, the
- * nbdkit socket, the FUSE bridge's mount point and one mount directory per
- * mounted volume.  Every resource is written to the journal *before* it is
+ * nbdkit socket (when nbdkit runs), the FUSE bridge's mount point and one
+ * mount directory per mounted volume.  Every resource is written to the journal *before* it is
  * created, so a crash at any instant leaves a complete list; teardown walks
  * the journal backwards and undoes what still exists.  The same teardown
  * serves DismountVolume/CloseDiskSet/Exit and the clean-up of sets whose
@@ -29,7 +29,8 @@ extern struct vx_logger vxm_logger;
  * for root, else $XDG_RUNTIME_DIR/vixmount or /tmp/vixmount-<uid>. */
 char *vxm_base_dir (const char *tmp_directory);
 
-/* The journal.  Lines: "owner PID START", "nbdkit SOCK", "fuse DIR",
+/* The journal.  Lines: "owner PID START", "nbdkit SOCK" (sets that run
+ * nbdkit), "fuse DIR",
  * "loop FILE", "mount DIR", "pid NAME PID START". */
 struct vxm_state {
   char *dir;                 /* the set's directory */
@@ -46,6 +47,13 @@ unsigned long long vxm_proc_start (pid_t pid);
 /* Spawn argv with stdin from /dev/null and stdout+stderr appended to log.
  * Returns the pid or -1. */
 pid_t vxm_spawn (char *const argv[], const char *log);
+/* The same, with descriptor notify_fd (if >= 0) as the child's fd 3: the
+ * write end of a pipe on which it reports readiness (vxm_wait_ready). */
+pid_t vxm_spawn_notify (char *const argv[], const char *log, int notify_fd);
+/* Wait up to timeout_ms for pid to write the byte 1 to the pipe whose read
+ * end is fd (the caller closed its own write end): 0 ready; -1 it closed
+ * the pipe without it (exited or failed; reaped if exited) or timed out. */
+int vxm_wait_ready (int fd, pid_t pid, int timeout_ms);
 /* Wait up to timeout_ms for path to exist (a socket or pid file) while pid
  * is alive; 0 ok, -1 the process exited (its status reaped) or timed out. */
 int vxm_wait_for (const char *path, pid_t pid, int timeout_ms);

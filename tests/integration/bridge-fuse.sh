@@ -19,7 +19,12 @@
 #     unaligned writes and punched holes read back with their neighbours,
 #     through a range file too, also after nbdkit is gone; the overlay file
 #     is unlinked and the VMDK unchanged; --cow alone over NBD; bad --vmdk
-#     arguments (unknown name, missing file, other size, writable export).
+#     arguments (missing file, other size, writable export).
+#  5. Local exports (--vmdk NAME=PATH with no NAME=URI: no NBD server at
+#     all), as read-only disk sets run them: sha256 equals qemu-img convert,
+#     byte for byte at unaligned offsets; without --cow writes fail with
+#     EROFS; with --cow they land in the overlay and the VMDK's sha256 is
+#     unchanged; next to an NBD export; bad --vmdk arguments exit 2.
 # Everything set up is torn down at exit, also on failure; the test checks
 # that no process, mount or loop device is left.
 . "$top_srcdir/tests/lib/common.sh"
@@ -564,15 +569,67 @@ is "$(dread "$O/od" 0 "$ODD")" "$(hash_of odd.expect)" "--cow: the odd-sized dis
 vx_stop "$O" "$O_PID"; ok $? "--cow (odd size): vixmount-fuse exits"
 nbdkit_stop "$ODD_SRV"; ok $? "--cow (odd size): nbdkit exits cleanly"
 
-start_fails 2 "expected NAME=PATH with the NAME of an export" "--vmdk for an unknown name" \
-  --vmdk "x=$T/v.vmdk" -- vm="$RO2_URI"
-start_fails 2 "once per export" "--vmdk twice for one export" \
+start_fails 2 "NAME given twice" "--vmdk twice for one export" \
   --vmdk "vm=$T/v.vmdk" --vmdk "vm=$T/v.vmdk" -- vm="$RO2_URI"
 start_fails 1 "$T/nosuch.vmdk" "--vmdk of a missing file" --vmdk "vm=$T/nosuch.vmdk" -- vm="$RO2_URI"
 start_fails 1 "differs from the size" "--vmdk of a disk of another size" --cow --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
 start_fails 2 "the export is writable; add --cow" "--vmdk on a writable export without --cow" \
   --vmdk "m=$T/v.vmdk" -- m="$MEM_URI"
 start_fails 1 "cannot create the overlay" "--cow-dir that does not exist" --cow --cow-dir "$T/nosuchdir" -- m="$MEM_URI"
+
+# ============================================================================
+# 5. local exports: --vmdk NAME=PATH alone, no NBD server
+# ============================================================================
+L0=$T/fuse-local
+cp v.vmdk l.vmdk
+L_HASH0=$(hash_of l.vmdk)
+vx_start "$L0" -v --vmdk "lv=$T/l.vmdk" --; ok $? "local export: vixmount-fuse starts with --vmdk alone (no URI, no server)"
+L0_PID=${VX_PID:-0}
+grep -q "local export" "$L0.log"; ok $? "local export: the log says it is local"
+is "$(stat -c %s "$L0/lv")" "$VM_SIZE" "local export: the size is the VMDK's virtual size"
+is "$(stat -c %a "$L0/lv")" 444 "local export: without --cow the file is read-only"
+is "$(hash_of "$L0/lv")" "$(hash_of vback.raw)" "local export: sha256 equals qemu-img convert -O raw"
+cmp -s "$L0/lv" vback.raw; ok $? "local export: byte for byte equal (cmp)"
+odirect_check "$L0/lv" vback.raw; ok $? "local export: O_DIRECT reads at unaligned offsets match"
+is "$(ls /proc/"$L0_PID"/fd -l 2>/dev/null | grep -c 'socket:')" 0 "local export: the bridge holds no socket (no NBD)"
+python3 - "$L0/lv" > erofs.out 2>&1 <<'EOF2'
+import errno, os, sys
+try:
+    os.open(sys.argv[1], os.O_WRONLY)
+    print("opened for writing")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+EOF2
+is "$(cat erofs.out)" EROFS "local export: without --cow, opening for writing fails with EROFS"
+echo "add lp lv 4096 $((1 << 20))" > "$L0/.control"; ok $? "local export: a range file through .control"
+is "$(hash_of "$L0/lp")" "$(rng vback.raw 4096 $((1 << 20)))" "local export: the range file reads right"
+vx_stop "$L0" "$L0_PID"; ok $? "local export: fusermount3 -u, vixmount-fuse exits"
+
+L1=$T/fuse-local-cow
+vx_start "$L1" --cow --cow-dir "$T/ovl" --vmdk "lv=$T/l.vmdk" --vmdk "lo=$T/odd.vmdk" -- vm="$VM_URI"
+ok $? "local export: two local exports with --cow, next to an NBD export"
+L1_PID=${VX_PID:-0}
+is "$(ls -A "$T/ovl")" "" "local export --cow: the overlay files have no name (unlinked)"
+is "$(stat -c %a "$L1/lv")" 644 "local export --cow: the file is writable"
+is "$(hash_of "$L1/vm")" "$(hash_of vback.raw)" "local export --cow: the NBD export next to it reads as before"
+cp vback.raw l.expect
+cow_changes "$L1/lv" l.expect; ok $? "local export --cow: an unaligned write and a punched hole"
+is "$(dread "$L1/lv" 0 "$VM_SIZE")" "$(hash_of l.expect)" "local export --cow: the file equals the source plus the changes (O_DIRECT)"
+sync; echo 3 > /proc/sys/vm/drop_caches
+cmp -s "$L1/lv" l.expect; ok $? "local export --cow: and through the page cache after drop_caches (cmp)"
+dd if=pat.bin of="$L1/lo" bs=1000 count=1 seek=$((ODD - 1000)) oflag=seek_bytes conv=notrunc status=none
+dd if=pat.bin of=odd.raw bs=1000 count=1 seek=$((ODD - 1000)) oflag=seek_bytes conv=notrunc status=none
+is "$(dread "$L1/lo" 0 "$ODD")" "$(hash_of odd.raw)" "local export --cow: the odd-sized disk takes a write at its very end"
+vx_stop "$L1" "$L1_PID"; ok $? "local export --cow: vixmount-fuse exits"
+is "$(hash_of l.vmdk)" "$L_HASH0" "local export --cow: the VMDK's sha256 is unchanged"
+
+start_fails 2 "expected NAME=PATH" "--vmdk without a path" --vmdk lv --
+start_fails 2 "expected NAME=PATH" "--vmdk with an empty name" --vmdk "=$T/l.vmdk" --
+start_fails 2 "expected NAME=PATH" "--vmdk with an empty path" --vmdk "lv=" --
+start_fails 2 "NAME given twice" "--vmdk twice for one local export" --vmdk "lv=$T/l.vmdk" --vmdk "lv=$T/l.vmdk" --
+start_fails 2 "starts with '.'" "--vmdk with a bad file name" --vmdk ".lv=$T/l.vmdk" --
+start_fails 2 "Usage" "no export at all" --
+start_fails 1 "$T/nosuch.vmdk" "a local export of a missing file" --vmdk "lv=$T/nosuch.vmdk" --
 nbdkit_stop "$RO2_SRV"; ok $? "the second read-only server exits cleanly"
 
 # ============================================================================
@@ -584,7 +641,7 @@ qemu-img compare -q -f vmdk -F raw w.vmdk vw.expect; ok $? "qemu-img: w.vmdk hol
 for p in "$FILE_SRV" "$MEM_SRV"; do kill "$p"; wait "$p" 2>/dev/null; forget SERVERS "$p"; done
 gone=0
 for p in "$F_PID" "${R_PID:-}" "${S_PID:-}" "${FG_PID:-}" "${E_PID:-}" "${E2_PID:-}" "$D_PID" \
-         "$C_PID" "$C2_PID" "${O_PID:-}" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$RO_SRV" "$RO2_SRV" "${ODD_SRV:-}" "$FILE_SRV" "$MEM_SRV"; do
+         "$C_PID" "$C2_PID" "${O_PID:-}" "${L0_PID:-}" "${L1_PID:-}" "$VM_SRV" "$VW_SRV" "$DISK_SRV" "$RO_SRV" "$RO2_SRV" "${ODD_SRV:-}" "$FILE_SRV" "$MEM_SRV"; do
   [ -n "$p" ] && alive "$p" && { diag "process $p still running"; gone=1; }
 done
 ok $gone "no vixmount-fuse or nbdkit process left"

@@ -1,6 +1,8 @@
 #!/bin/bash
 # libvixMntapi through its C API (tests/mntapi-client, written like VMware's
-# mount sample), on the userspace bridge: nbdkit + vixmount-fuse + loop.
+# mount sample), on the userspace bridge: vixmount-fuse + loop, reading the
+# VMDKs in-process for read-only sets (no nbdkit), through nbdkit for
+# read-write sets.
 #  - volumes of an MBR disk (primary, extended, logical), a GPT disk and a
 #    disk without a partition table, opened as one set: type, offset, size,
 #    filesystem, label and UUID match sfdisk and blkid on the raw images;
@@ -8,8 +10,8 @@
 #  - a read-write mount persists what a later read-only open sees;
 #  - ext4 and xfs with dirty journals mount read-only, VMDK files unchanged;
 #  - two sets at once, parallel readers, a second read-write open refused;
-#  - a set of 9 disks; VIXDISKLIB_FLAG_OPEN_SINGLE_LINK reaches both the
-#    server and the bridge;
+#  - a set of 9 disks; VIXDISKLIB_FLAG_OPEN_SINGLE_LINK reaches the bridge
+#    (read-only) and the server (read-write);
 #  - a process killed with SIGKILL leaves nothing behind after the next Init
 #    (or vixmount-cleanup).
 . "$top_srcdir/tests/lib/common.sh"
@@ -204,8 +206,8 @@ is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -o -- '--vmdk d[0-9]*=[^ 
   "the read-only set's bridge reads each disk's VMDK in-process (--vmdk)"
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- "--cow --cow-dir $d/rt/vixmount/set-")" 1 \
   "its writes (journal replay) go to the bridge's overlay in the set directory (--cow)"
-is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- ' -r ')" 1 \
-  "one nbdkit serves the three disks, read-only at the NBD level (-r)"
+is "$(pgrep -a nbdkit | grep -cF "$d/rt/")" 0 \
+  "no nbdkit runs for a read-only set (nothing in it needs NBD)"
 dio= ra=
 for l in $(losetup -a | grep -F "$d/rt/" | cut -d: -f1); do
   dio+=$(cat "/sys/block/${l#/dev/}/loop/dio"); ra+=" $(cat "/sys/block/${l#/dev/}/queue/read_ahead_kb")"
@@ -229,7 +231,7 @@ m=$(mounted_at rw.out d0p1)
 grep -q " $m ext4 rw," /proc/mounts; ok $? "read-write mount of an ext4 volume"
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- '--vmdk\|--cow')" 0 \
   "a read-write set's bridge reads and writes through nbdkit only (no --vmdk, no --cow)"
-is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- ' -r ')" 0 "a read-write set's nbdkit is writable"
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -vc -- ' -r ')" 1 "a read-write set runs one nbdkit, writable (no -r)"
 echo "written through vixmount" > "$m/new.txt"; ok $? "write a file into it"
 echo "and the flat disk" > "$(mounted_at rw.out d2)/new2.txt"
 release rw.out
@@ -299,9 +301,13 @@ cp A.vmdk Abase.vmdk
 qemu-img create -q -f vmdk -b Abase.vmdk -F vmdk Achild.vmdk
 "$CLIENT" e?.vmdk > many.out 2> many.err
 grep -q '^closed 0$' many.out && grep -q 'OpenDisks: 9 disk(s), 0 volume(s), read-only' many.err
-ok $? "a read-only set of 9 empty disks opens and closes (one nbdkit, 9 exports)"
+ok $? "a read-only set of 9 empty disks opens and closes (one bridge, 9 local exports)"
 "$CLIENT" Achild.vmdk > chain.out 2>&1
 is "$(awk '/^volumes/ {print $2}' chain.out)" 6 "a snapshot link shows its parent's 6 MBR volumes"
+run_client sl.out --single-link Achild.vmdk
+is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- "--single-link .*--vmdk d0=$d/Achild.vmdk")" 1 \
+  "VIXDISKLIB_FLAG_OPEN_SINGLE_LINK (read-only): the bridge opens the link alone (--single-link)"
+release sl.out
 for rw in "" --rw; do
   "$CLIENT" $rw --single-link Achild.vmdk > single.out 2>&1
   is "$(awk '/^volumes/ {print $2}' single.out) $(awk '/^set/ {print $2}' single.out)" \
