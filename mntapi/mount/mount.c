@@ -5,10 +5,13 @@
  * Kernel drivers are used through libmount; where the kernel has no driver
  * (ENODEV), FUSE drivers take over: ntfs-3g for NTFS, fusefat for FAT.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <libmount.h>
@@ -119,3 +122,57 @@ vxm_mount (const char *dev, const char *dir, const char *fstype,
   vx_log (VX_WARNING, "the kernel has no %s driver and there is no FUSE driver for it", fstype);
   return -1;
 }
+
+/* ---- mount state ------------------------------------------------------------- */
+
+/* Is dir a mount point?  Decided from /proc/self/mountinfo (field 5), with
+ * octal escapes of blanks undone. */
+bool
+vxm_is_mountpoint (const char *dir)
+{
+  FILE *f = fopen ("/proc/self/mountinfo", "re");
+  char line[4096];
+  bool found = false;
+
+  if (!f)
+    return false;
+  while (!found && fgets (line, sizeof line, f)) {
+    char *p = line, mp[PATH_MAX], *o = mp;
+    int field = 1;
+    while (*p && field < 5)
+      if (*p++ == ' ')
+        field++;
+    while (*p && *p != ' ' && o < mp + sizeof mp - 1) {
+      if (p[0] == '\\' && isdigit ((unsigned char) p[1]) && isdigit ((unsigned char) p[2])
+          && isdigit ((unsigned char) p[3])) {
+        *o++ = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+        p += 4;
+      }
+      else
+        *o++ = *p++;
+    }
+    *o = '\0';
+    found = strcmp (mp, dir) == 0;
+  }
+  fclose (f);
+  return found;
+}
+
+int
+vxm_umount (const char *dir, bool force)
+{
+  for (int i = 0; vxm_is_mountpoint (dir); i++) {
+    if (umount2 (dir, UMOUNT_NOFOLLOW) == 0)
+      continue;
+    if (errno == EBUSY && i < 20) {       /* a FUSE daemon finishing, a reader */
+      vxm_msleep (20);
+      continue;
+    }
+    if (!force)
+      return -1;
+    if (umount2 (dir, MNT_DETACH | UMOUNT_NOFOLLOW) == -1)
+      return -1;
+  }
+  return 0;
+}
+

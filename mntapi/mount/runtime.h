@@ -1,5 +1,11 @@
 /* vixmount mount layer: the run-time pieces of a disk set.
  *
+ *   journal.c   where sets live, the set's journal; libvixMntapi's logger
+ *   proc.c      the set's processes: spawn, readiness, stop, log tail
+ *   loop.c      loop devices
+ *   mount.c     mounting a volume's device (mount.h), mount state, umount
+ *   teardown.c  undoing a set from its journal; sets of dead owners
+ *
  * A disk set owns a private directory (0700) holding a state journal, the
  * nbdkit socket (when nbdkit runs), the FUSE bridge's mount point and one
  * mount directory per mounted volume.  Every resource is written to the journal *before* it is
@@ -20,8 +26,8 @@
 
 #define VXM_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
 
-/* Messages go to libvixMntapi's logger ("VixMntapi: ", the callbacks of
- * VixMntapi_Init configures it; runtime.c defines it): vx_log (VX_WARNING, ...). */
+/* Messages go to libvixMntapi's logger ("VixMntapi: "; journal.c defines
+ * it, VixMntapi_Init configures it): vx_log (VX_WARNING, ...). */
 extern struct vx_logger vxm_logger;
 #define vx_log(level, ...) vx_log_to (&vxm_logger, (level), __VA_ARGS__)
 
@@ -39,6 +45,11 @@ struct vxm_state {
 int vxm_state_create (const char *base, struct vxm_state *st, char *err, size_t errlen);
 int vxm_state_add (struct vxm_state *st, const char *fmt, ...) VXM_PRINTF (2, 3);
 void vxm_state_close (struct vxm_state *st);
+
+/* Sleep MS milliseconds (EINTR resumed). */
+void vxm_msleep (int ms);
+/* Is (pid, start) alive?  start 0: any process with that pid. */
+bool vxm_alive_as (pid_t pid, unsigned long long start);
 
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22),
  * 0 if it does not exist: (pid, start) names a process without reuse races. */

@@ -1,0 +1,160 @@
+/* vixmount mount layer: teardown of a set from its journal, backwards
+ * (mounts, loop devices, FUSE, processes, nbdkit last), and the clean-up of
+ * sets whose owner died. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+struct entry { char kind[16]; char arg[PATH_MAX]; long pid; unsigned long long start; };
+
+int
+vxm_teardown_dir (const char *dir, bool force)
+{
+  char path[PATH_MAX], line[PATH_MAX + 64];
+  struct entry *ent = NULL;
+  size_t n = 0, cap = 0;
+  FILE *f;
+  int failed = 0;
+
+  snprintf (path, sizeof path, "%s/state", dir);
+  f = fopen (path, "re");
+  if (f) {
+    while (fgets (line, sizeof line, f)) {
+      struct entry e = { 0 };
+      char *sp;
+      line[strcspn (line, "\n")] = '\0';
+      sp = strchr (line, ' ');
+      if (!sp || (size_t) (sp - line) >= sizeof e.kind)
+        continue;                           /* a torn last line */
+      memcpy (e.kind, line, (size_t) (sp - line));
+      if (strcmp (e.kind, "pid") == 0) {
+        if (sscanf (sp + 1, "%15s %ld %llu", e.arg, &e.pid, &e.start) != 3)
+          continue;
+      }
+      else if (strcmp (e.kind, "owner") == 0)
+        continue;
+      else
+        snprintf (e.arg, sizeof e.arg, "%s", sp + 1);
+      if (n == cap) {
+        struct entry *g = realloc (ent, (cap = cap ? cap * 2 : 16) * sizeof *g);
+        if (!g) { failed = -1; break; }
+        ent = g;
+      }
+      ent[n++] = e;
+    }
+    fclose (f);
+  }
+  /* Backwards: mounts, then loop devices, then FUSE drivers and the
+   * bridge, then nbdkit. */
+  for (size_t i = n; i-- > 0; ) {
+    struct entry *e = &ent[i];
+    if (strcmp (e->kind, "mount") == 0) {
+      if (vxm_umount (e->arg, force) == -1) {
+        vx_log (VX_ERROR, "cannot unmount %s: %s", e->arg, strerror (errno));
+        failed = -1;
+      }
+      rmdir (e->arg);
+    }
+    else if (strcmp (e->kind, "loop") == 0)
+      vxm_loop_detach_file (e->arg);
+    else if (strcmp (e->kind, "pid") == 0 && strcmp (e->arg, "nbdkit") != 0)
+      vxm_stop ((pid_t) e->pid, e->start, 2000);
+    else if (strcmp (e->kind, "fuse") == 0) {
+      if (vxm_umount (e->arg, true) == -1) {
+        vx_log (VX_ERROR, "cannot unmount the FUSE bridge %s: %s", e->arg, strerror (errno));
+        failed = -1;
+      }
+    }
+  }
+  for (size_t i = n; i-- > 0; )
+    if (strcmp (ent[i].kind, "pid") == 0 && strcmp (ent[i].arg, "nbdkit") == 0)
+      vxm_stop ((pid_t) ent[i].pid, ent[i].start, 2000);
+  free (ent);
+  if (failed)
+    return -1;
+  /* Remove what the set created; never recurse into anything mounted. */
+  DIR *d = opendir (dir);
+  if (d) {
+    struct dirent *de;
+    while ((de = readdir (d))) {
+      char p[PATH_MAX];
+      if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
+        continue;
+      if (snprintf (p, sizeof p, "%s/%s", dir, de->d_name) >= (int) sizeof p)
+        continue;
+      if (de->d_type == DT_DIR) {
+        DIR *sub = opendir (p);
+        struct dirent *se;
+        if (sub) {
+          while ((se = readdir (sub))) {
+            char q[PATH_MAX];
+            if (!strcmp (se->d_name, ".") || !strcmp (se->d_name, ".."))
+              continue;
+            if (snprintf (q, sizeof q, "%s/%s", p, se->d_name) >= (int) sizeof q)
+              continue;
+            if (!vxm_is_mountpoint (q))
+              rmdir (q);
+          }
+          closedir (sub);
+        }
+        if (!vxm_is_mountpoint (p))
+          rmdir (p);
+      }
+      else
+        unlink (p);
+    }
+    closedir (d);
+  }
+  if (rmdir (dir) == -1 && errno != ENOENT) {
+    vx_log (VX_WARNING, "cannot remove %s: %s", dir, strerror (errno));
+    return -1;
+  }
+  return 0;
+}
+
+int
+vxm_cleanup_stale (const char *base)
+{
+  DIR *d = opendir (base);
+  struct dirent *de;
+  int cleaned = 0;
+
+  if (!d)
+    return 0;
+  while ((de = readdir (d))) {
+    char dir[PATH_MAX], state[PATH_MAX], line[256];
+    long pid = 0;
+    unsigned long long start = 0;
+    FILE *f;
+    if (strncmp (de->d_name, "set-", 4) != 0)
+      continue;
+    if (snprintf (dir, sizeof dir, "%s/%s", base, de->d_name) >= (int) sizeof dir
+        || snprintf (state, sizeof state, "%s/state", dir) >= (int) sizeof state)
+      continue;
+    if ((f = fopen (state, "re"))) {
+      if (fgets (line, sizeof line, f))
+        sscanf (line, "owner %ld %llu", &pid, &start);
+      fclose (f);
+    }
+    if (pid > 0 && vxm_alive_as ((pid_t) pid, start))
+      continue;                            /* its owner still runs */
+    if (pid == 0) {                        /* no journal: only if old enough */
+      struct stat st;
+      if (stat (dir, &st) == 0 && time (NULL) - st.st_mtime < 60)
+        continue;
+    }
+    vx_log (VX_AUDIT, "cleaning up %s left behind by process %ld", dir, pid);
+    if (vxm_teardown_dir (dir, true) == 0)
+      cleaned++;
+  }
+  closedir (d);
+  return cleaned;
+}
