@@ -13,6 +13,21 @@
 
 #include "internal.h"
 
+/* Gives back what mounting took besides the mount and the loop device: the
+ * volume's bridge file and its mount directory. */
+static void
+release (struct VixVolumeHandleStruct *vh)
+{
+  if (vh->own_file)
+    vxm_bridge_control (vh->set, "remove %s\n", vh->v->name);
+  vh->own_file = false;
+  if (vh->dir)
+    rmdir (vh->dir);
+  free (vh->dir);
+  free (vh->file);
+  vh->dir = vh->file = NULL;
+}
+
 static VixError
 mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
 {
@@ -86,13 +101,7 @@ mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
  oom:
   vxm_fail (VIX_E_OUT_OF_MEMORY, "MountVolume: out of memory");
  undo:
-  if (vh->own_file)
-    vxm_bridge_control (s, "remove %s\n", v->name);
-  if (vh->dir)
-    rmdir (vh->dir);
-  free (vh->dir);
-  free (vh->file);
-  vh->dir = vh->file = NULL;
+  release (vh);
   return VIX_E_MNTAPI_OS_ERROR;
 }
 
@@ -119,12 +128,7 @@ dismount (struct VixVolumeHandleStruct *vh, bool force)
     return vxm_fail (VIX_E_MNTAPI_UMOUNT, "DismountVolume: %s: %s%s", vh->dir, strerror (errno),
                  errno == EBUSY ? " (files are open; dismount with force)" : "");
   vxm_loop_detach_file (vh->file);      /* autoclear did it, unless busy */
-  if (vh->own_file)
-    vxm_bridge_control (vh->set, "remove %s\n", vh->v->name);
-  rmdir (vh->dir);
-  free (vh->dir);
-  free (vh->file);
-  vh->dir = vh->file = NULL;
+  release (vh);
   vh->loopdev[0] = '\0';
   vh->mounted = false;
   return VIX_OK;
