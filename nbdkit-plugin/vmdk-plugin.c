@@ -278,7 +278,7 @@ vmdk_config (const char *key, const char *value)
     if ((uint64_t) r > SIZE_MAX)
       r = (int64_t) (SIZE_MAX >> 1);
     /* The engine reads 0 as "default": 0 here means "no cache", which a
-     * one-byte budget (no grain table fits) gives. */
+     * one-byte budget (every table evicted after its lookup) gives. */
     gt_cache_bytes = r == 0 ? 1 : (size_t) r;
     return 0;
   }
@@ -328,7 +328,7 @@ vmdk_config_complete (void)
   "                    the descriptor's directory.  Default false.\n" \
   "no-cid-check=<BOOL> Do not check a child's parentCID against its\n" \
   "                    parent's CID.  Default false.\n" \
-  "gt-cache=<SIZE>     Grain-table cache bound per disk (default 64M)."
+  "gt-cache=<SIZE>     Grain-table cache bound per disk (default 32M)."
 
 /* Open every disk once; a disk that does not open stops nbdkit here. */
 static int

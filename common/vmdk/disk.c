@@ -86,7 +86,7 @@ vmdk_close (struct vmdk_disk *d)
     free (d);
     d = parent;
   }
-  free (budget);   /* last: freeing grain tables above updates it */
+  vx_cache_free (budget);   /* last: freeing grain tables above updates it */
 }
 
 static int
@@ -587,16 +587,15 @@ vmdk_open (const char *path, const struct vmdk_options *opts,
     c.o.max_chain = VMDK_DEFAULT_MAX_CHAIN;
   /* The budget lives in the top disk; allocate it first so the chain can
    * share it. */
-  b = calloc (1, sizeof *b);
+  b = vx_cache_new (c.o.gt_cache_bytes);
   if (!b) {
     vx_oom (err, "disk");
     return NULL;
   }
-  b->limit = c.o.gt_cache_bytes;
   c.budget = b;
   d = open_link (path, -1, &c, 0, NULL, !(c.o.flags & VMDK_OPEN_RDONLY), err);
   if (!d) {
-    free (b);
+    vx_cache_free (b);
     return NULL;
   }
   d->owns_budget = true;

@@ -37,9 +37,10 @@ new_gtab (struct extent *e, enum gtab_kind kind, uint64_t file_size,
 static int
 alloc_gd (struct gtab *t, struct vmdk_error *err)
 {
+  if (vx_gtab_alloc_tables (t, err) == -1)
+    return -1;
   t->gd = calloc (t->n_gd, sizeof *t->gd);
-  t->gt_cache = calloc (t->n_gd, sizeof *t->gt_cache);
-  if (!t->gd || !t->gt_cache)
+  if (!t->gd)
     return vx_oom (err, "grain directory");
   return 0;
 }

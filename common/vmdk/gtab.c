@@ -2,14 +2,16 @@
  *
  * One mechanism serves the three sparse layouts (hosted KDMV, ESX COWD and
  * seSparse): a grain directory held in memory as byte offsets of grain
- * tables, and grain tables loaded on first use.  The read path takes no lock:
- * a loaded table is published with a compare-and-swap and never changes
- * afterwards.  Loaded tables count against a byte budget shared by a disk's
- * whole chain; past it, a lookup reads the single entry from the file.
+ * tables, a one-byte summary per table (unknown, mixed, all unallocated, all
+ * zero grains) and the tables themselves in a bounded cache shared by a
+ * disk's whole chain (gtcache.c).  A lookup in a table known to be uniform
+ * needs neither the table nor a lock; otherwise it copies its entry out of
+ * the cache, which reads the table on a miss.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,22 +27,24 @@ vx_gtab_new_id (void)
   return atomic_fetch_add (&next, 1);
 }
 
+int
+vx_gtab_alloc_tables (struct gtab *t, struct vmdk_error *err)
+{
+  t->gt_cache = calloc (t->n_gd, sizeof *t->gt_cache);
+  t->gt_sum = calloc (t->n_gd, 1);
+  if (!t->gt_cache || !t->gt_sum)
+    return vx_oom (err, "grain table cache");
+  return 0;
+}
+
 void
 vx_gtab_free (struct gtab *t)
 {
   if (!t)
     return;
-  if (t->gt_cache) {
-    size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
-    for (uint64_t i = 0; i < t->n_gd; i++) {
-      uint8_t *gt = atomic_load (&t->gt_cache[i]);
-      if (gt) {
-        free (gt);
-        atomic_fetch_sub (&t->budget->used, gt_bytes);
-      }
-    }
-  }
+  vx_gtcache_drop (t);
   free (t->gt_cache);
+  free (t->gt_sum);
   free (t->gd);
   free (t->rgd);
   free (t);
@@ -67,37 +71,52 @@ bad_entry (struct gtab *t, uint64_t g, uint64_t v, const char *why,
   return -1;
 }
 
-/* Entries in cached tables may be updated by a writer while read: load them
- * whole (tables are malloc'd, entries naturally aligned; x86-64 and every
- * other little-endian host read them as stored). */
 static uint64_t
-load_entry (const struct gtab *t, const uint8_t *ent)
+entry_value (const struct gtab *t, const uint8_t *ent)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  if (t->gte_size == 4)
-    return __atomic_load_n ((const uint32_t *) ent, __ATOMIC_ACQUIRE);
-  return __atomic_load_n ((const uint64_t *) ent, __ATOMIC_ACQUIRE);
-#else
   return t->gte_size == 4 ? le32 (ent) : le64 (ent);
-#endif
+}
+
+/* An entry's state if it is a hole or a zero grain, else GTS_MIXED. */
+static enum gt_summary
+entry_kind (const struct gtab *t, uint64_t v)
+{
+  if (v == 0)
+    return GTS_HOLE;
+  if (t->kind == GT_SESPARSE) {
+    unsigned type = (unsigned) (v >> 60);
+    return type == 1 || type == 2 ? GTS_ZERO : GTS_MIXED;
+  }
+  return v == 1 && t->zeroed_gte ? GTS_ZERO : GTS_MIXED;
+}
+
+enum gt_summary
+vx_gtab_classify (const struct gtab *t, const uint8_t *gt)
+{
+  enum gt_summary first = entry_kind (t, entry_value (t, gt));
+
+  if (first == GTS_MIXED)
+    return GTS_MIXED;
+  for (uint32_t i = 1; i < t->gtes_per_gt; i++)
+    if (entry_kind (t, entry_value (t, gt + (size_t) i * t->gte_size)) != first)
+      return GTS_MIXED;
+  return first;
 }
 
 static int
 decode (struct gtab *t, uint64_t g, const uint8_t *ent, enum grain_state *state,
         uint64_t *file_off, struct vmdk_error *err)
 {
-  uint64_t v, off, need;
+  uint64_t v = entry_value (t, ent), off, need;
 
   switch (t->kind) {
   case GT_HOSTED:
   case GT_COWD:
-    v = load_entry (t, ent);
     if (v == 0) { *state = GRAIN_HOLE; return 0; }
     if (v == 1 && t->zeroed_gte) { *state = GRAIN_ZERO; return 0; }
     off = v * SECTOR;
     break;
   case GT_SESPARSE:
-    v = load_entry (t, ent);
     switch (v >> 60) {
     case 0:
       if (v != 0)
@@ -137,89 +156,49 @@ int
 vx_gtab_lookup (struct gtab *t, uint64_t g, enum grain_state *state,
                 uint64_t *file_off, struct vmdk_error *err)
 {
-  uint64_t gdi = g / t->gtes_per_gt, slot = g % t->gtes_per_gt;
-  size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
-  uint8_t *gt, ent[8];
+  uint64_t gdi = g / t->gtes_per_gt, gtoff;
+  uint8_t ent[8];
 
   if (gdi >= t->n_gd) {
     vx_err (err, VMDK_ERR_BOUNDS, "%s: grain %" PRIu64 " is beyond the grain directory",
             t->path, g);
     return -1;
   }
-  uint64_t gtoff = gd_get (t, gdi);
+  gtoff = gd_get (t, gdi);
   if (gtoff == 0) {
     *state = GRAIN_HOLE;
     return 0;
   }
-  gt = atomic_load_explicit (&t->gt_cache[gdi], memory_order_acquire);
-  if (gt)
-    return decode (t, g, gt + slot * t->gte_size, state, file_off, err);
-
-  if (atomic_fetch_add (&t->budget->used, gt_bytes) + gt_bytes <= t->budget->limit
-      && (gt = malloc (gt_bytes)) != NULL) {
-    uint8_t *expected = NULL;
-    if (vx_pread_full (t->fd, t->path, gt, gt_bytes, gtoff, "grain table",
-                       err) == -1) {
-      free (gt);
-      atomic_fetch_sub (&t->budget->used, gt_bytes);
-      return -1;
-    }
-    if (!atomic_compare_exchange_strong_explicit (&t->gt_cache[gdi], &expected, gt,
-                                                  memory_order_acq_rel,
-                                                  memory_order_acquire)) {
-      free (gt);                   /* another thread won the race */
-      atomic_fetch_sub (&t->budget->used, gt_bytes);
-      gt = expected;
-    }
-    return decode (t, g, gt + slot * t->gte_size, state, file_off, err);
+  switch (__atomic_load_n (&t->gt_sum[gdi], __ATOMIC_ACQUIRE)) {
+  case GTS_HOLE:
+    *state = GRAIN_HOLE;
+    return 0;
+  case GTS_ZERO:
+    *state = GRAIN_ZERO;
+    return 0;
+  default:
+    break;
   }
-  /* Over budget: read just this entry. */
-  atomic_fetch_sub (&t->budget->used, gt_bytes);
-  if (vx_pread_full (t->fd, t->path, ent, t->gte_size,
-                     gtoff + slot * t->gte_size, "grain table entry", err) == -1)
+  if (vx_gtcache_entry (t, gdi, gtoff, (uint32_t) (g % t->gtes_per_gt), ent,
+                        err) == -1)
     return -1;
   return decode (t, g, ent, state, file_off, err);
 }
 
 uint64_t
-vx_gtab_hole_span (const struct gtab *t, uint64_t g)
+vx_gtab_uniform_span (const struct gtab *t, uint64_t g, enum grain_state st)
 {
-  uint64_t gdi = g / t->gtes_per_gt;
-  if (gdi < t->n_gd && gd_get (t, gdi) == 0)
-    return t->gtes_per_gt - g % t->gtes_per_gt;
+  uint64_t gdi = g / t->gtes_per_gt, rest = t->gtes_per_gt - g % t->gtes_per_gt;
+  uint8_t sum;
+
+  if (gdi >= t->n_gd)
+    return 1;
+  if (gd_get (t, gdi) == 0)
+    return st == GRAIN_HOLE ? rest : 1;
+  sum = __atomic_load_n (&t->gt_sum[gdi], __ATOMIC_ACQUIRE);
+  if ((sum == GTS_HOLE && st == GRAIN_HOLE) || (sum == GTS_ZERO && st == GRAIN_ZERO))
+    return rest;
   return 1;
-}
-
-uint8_t *
-vx_gtab_pin (struct gtab *t, uint64_t gdi, struct vmdk_error *err)
-{
-  size_t gt_bytes = (size_t) t->gtes_per_gt * t->gte_size;
-  uint8_t *gt = atomic_load_explicit (&t->gt_cache[gdi], memory_order_acquire);
-  uint8_t *expected = NULL;
-  uint64_t gtoff = gd_get (t, gdi);
-
-  if (gt)
-    return gt;
-  gt = malloc (gt_bytes);
-  if (!gt) {
-    vx_oom (err, "grain table");
-    return NULL;
-  }
-  if (gtoff == 0)
-    memset (gt, 0, gt_bytes);
-  else if (vx_pread_full (t->fd, t->path, gt, gt_bytes, gtoff, "grain table", err) == -1) {
-    free (gt);
-    return NULL;
-  }
-  atomic_fetch_add (&t->budget->used, gt_bytes);
-  if (!atomic_compare_exchange_strong_explicit (&t->gt_cache[gdi], &expected, gt,
-                                                memory_order_acq_rel,
-                                                memory_order_acquire)) {
-    free (gt);
-    atomic_fetch_sub (&t->budget->used, gt_bytes);
-    gt = expected;
-  }
-  return gt;
 }
 
 int
@@ -228,10 +207,7 @@ vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err)
   uint64_t gdi = g / t->gtes_per_gt, slot = g % t->gtes_per_gt;
   uint64_t gtoff = gd_get (t, gdi);
   uint8_t le[4];
-  uint8_t *gt = vx_gtab_pin (t, gdi, err);
 
-  if (!gt)
-    return -1;
   put_le32 (le, v);
   if (pwrite (t->fd, le, 4, (off_t) (gtoff + slot * 4)) != 4) {
     vx_err_errno (err, errno ? errno : EIO, "%s: writing grain table entry", t->path);
@@ -243,7 +219,7 @@ vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err)
                   t->path);
     return -1;
   }
-  __atomic_store_n ((uint32_t *) (gt + slot * 4), v, __ATOMIC_RELEASE);
+  vx_gtcache_update (t, gdi, (uint32_t) slot, le);
   return 0;
 }
 

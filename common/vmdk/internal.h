@@ -92,7 +92,12 @@ enum gtab_kind { GT_HOSTED, GT_COWD, GT_SESPARSE };
 /* Classification of one grain. */
 enum grain_state { GRAIN_HOLE, GRAIN_ZERO, GRAIN_DATA, GRAIN_COMPRESSED };
 
-struct cache_budget { atomic_size_t used; size_t limit; };
+/* What a whole grain table is known to hold (learned when it is read). */
+enum gt_summary { GTS_UNKNOWN, GTS_MIXED, GTS_HOLE, GTS_ZERO };
+
+/* The grain-table cache of one open chain (gtcache.c). */
+struct cache_budget;
+struct gt_slot;
 
 struct gtab {
   enum gtab_kind kind;
@@ -107,7 +112,8 @@ struct gtab {
   uint64_t *gd;                /* byte offset of each GT, 0 = none (atomic access) */
   uint64_t *rgd;               /* writable hosted: redundant GT offsets, or NULL */
   uint64_t gd_file_off, rgd_file_off;  /* bytes; rgd 0 = no redundant copy */
-  _Atomic (uint8_t *) *gt_cache;
+  struct gt_slot **gt_cache;    /* loaded tables (under the cache's stripe lock) */
+  uint8_t *gt_sum;             /* enum gt_summary per table (atomic access) */
   struct cache_budget *budget;
   uint64_t data_start;         /* bytes: grain data may not start below this */
   bool zeroed_gte;             /* hosted: GTE 1 = zero grain */
@@ -129,16 +135,32 @@ const uint8_t *vx_gtab_grain_cached (struct gtab *t, uint64_t g,
                                      uint64_t marker_off, size_t out_len,
                                      struct vmdk_error *err);
 void vx_gtab_free (struct gtab *t);
-/* Writers (allocation lock held): make sure GT gdi is in the cache (ignoring
- * the budget) and return it; set the entry of grain g to v (file, redundant
- * copy, then the cache). */
-uint8_t *vx_gtab_pin (struct gtab *t, uint64_t gdi, struct vmdk_error *err);
+/* Writers (allocation lock held): set the entry of grain g to v (file,
+ * redundant copy, then the cached table and its summary). */
 int vx_gtab_set (struct gtab *t, uint64_t g, uint32_t v, struct vmdk_error *err);
-/* Grains from g on that share g's "no grain table" state. */
-uint64_t vx_gtab_hole_span (const struct gtab *t, uint64_t g);
+/* Grains from g on known to share state st (a hole or zero grain) without
+ * more lookups: the rest of g's table if it has none or is uniform, else 1. */
+uint64_t vx_gtab_uniform_span (const struct gtab *t, uint64_t g, enum grain_state st);
+/* Summary of a table's entries (gt: the table as stored). */
+enum gt_summary vx_gtab_classify (const struct gtab *t, const uint8_t *gt);
+/* Allocate the per-table arrays once n_gd is known (-1 + error). */
+int vx_gtab_alloc_tables (struct gtab *t, struct vmdk_error *err);
 static inline uint64_t gd_get (const struct gtab *t, uint64_t i)
 { return __atomic_load_n (&t->gd[i], __ATOMIC_ACQUIRE); }
 uint64_t vx_gtab_new_id (void);
+
+/* ---- grain-table cache (gtcache.c) -------------------------------------- */
+struct cache_budget *vx_cache_new (size_t limit);
+void vx_cache_free (struct cache_budget *b);
+/* Copy entry `slot` of table gdi (at file offset gtoff) into ent, reading and
+ * caching the table if needed; learns the table's summary. */
+int vx_gtcache_entry (struct gtab *t, uint64_t gdi, uint64_t gtoff, uint32_t slot,
+                      uint8_t *ent, struct vmdk_error *err);
+/* Writers, after the entry is in the file: update the cached copy. */
+void vx_gtcache_update (struct gtab *t, uint64_t gdi, uint32_t slot,
+                        const uint8_t *ent);
+/* Free every cached table of t (no lookups may run on t). */
+void vx_gtcache_drop (struct gtab *t);
 
 /* ---- extents ------------------------------------------------------------- */
 struct extent {

@@ -28,8 +28,6 @@ vx_find_extent (struct vmdk_disk *d, uint64_t off)
 }
 
 
-#define hole_span vx_gtab_hole_span
-
 static int
 sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
              uint64_t eoff, uint64_t voff, struct vmdk_error *err)
@@ -79,7 +77,7 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
       memset (buf, 0, run);
       break;
     case GRAIN_HOLE: {
-      uint64_t ng = g + hole_span (t, g);
+      uint64_t ng = g + vx_gtab_uniform_span (t, g, GRAIN_HOLE);
       /* extend over following unallocated grains */
       while (run < n && eoff + run < valid_end) {
         enum grain_state st2;
@@ -89,7 +87,7 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
           return -1;
         if (st2 != GRAIN_HOLE)
           break;
-        span = hole_span (t, ng);
+        span = vx_gtab_uniform_span (t, ng, GRAIN_HOLE);
         add = span * gbytes;
         if (add > n - run) add = n - run;
         if (add > valid_end - eoff - run) add = valid_end - eoff - run;
@@ -298,7 +296,7 @@ sparse_map (struct vmdk_disk *d, struct extent *e, uint64_t n, uint64_t eoff,
     in = eoff % gbytes;
     if (vx_gtab_lookup (t, g, &st, &foff, err) == -1)
       return -1;
-    run = (st == GRAIN_HOLE ? hole_span (t, g) : 1) * gbytes - in;
+    run = vx_gtab_uniform_span (t, g, st) * gbytes - in;
     if (run > n) run = n;
     if (run > valid_end - eoff) run = valid_end - eoff;
     switch (st) {

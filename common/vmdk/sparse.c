@@ -106,10 +106,11 @@ load_gd (struct extent *e, const struct hdr *h, uint64_t file_size,
             e->path, h->gd, gd_bytes, file_size);
     return -1;
   }
+  if (vx_gtab_alloc_tables (t, err) == -1)
+    return -1;
   t->gd = calloc (t->n_gd, sizeof *t->gd);
-  t->gt_cache = calloc (t->n_gd, sizeof *t->gt_cache);
   if ((prim_ok && !(prim = malloc (gd_bytes))) || (red_ok && !(red = malloc (gd_bytes)))
-      || !t->gd || !t->gt_cache) {
+      || !t->gd) {
     vx_oom (err, "grain directory");
     goto out;
   }

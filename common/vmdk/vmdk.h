@@ -66,7 +66,7 @@ int vmdk_error_errno (const struct vmdk_error *err);
 #define VMDK_MAX_EXTENTS          65536
 #define VMDK_MAX_CAPACITY_SECTORS (UINT64_C(1) << 47) /* 64 PiB */
 #define VMDK_DEFAULT_MAX_CHAIN    64
-#define VMDK_DEFAULT_GT_CACHE     (64 * 1024 * 1024)  /* bytes, per open disk */
+#define VMDK_DEFAULT_GT_CACHE     (32 * 1024 * 1024)  /* bytes, per open disk */
 
 /* Open flags. */
 #define VMDK_OPEN_RDONLY        0x0001u /* without it the top link opens read-write */
@@ -86,8 +86,9 @@ int vmdk_error_errno (const struct vmdk_error *err);
 
 struct vmdk_options {
   unsigned flags;           /* VMDK_OPEN_* */
-  size_t gt_cache_bytes;    /* 0 = VMDK_DEFAULT_GT_CACHE; grain tables beyond
-                               this budget are read from the file per lookup */
+  size_t gt_cache_bytes;    /* 0 = VMDK_DEFAULT_GT_CACHE; loaded grain tables
+                               of the whole chain stay within this budget
+                               (least recently used evicted, CLOCK) */
   unsigned max_chain;       /* 0 = VMDK_DEFAULT_MAX_CHAIN */
 };
 

@@ -474,8 +474,6 @@ alloc_gt (struct extent *e, uint64_t gdi, struct vmdk_error *err)
     return -1;
   e->next_free += blk;
   grew (e, e->next_free);
-  if (!vx_gtab_pin (t, gdi, err))  /* publishes a zeroed table */
-    return -1;
   v = (uint32_t) (off / SECTOR);
   put_le32 (le, v);
   if (vx_pwrite_full (e->fd, e->path, le, 4, t->gd_file_off + gdi * 4,
