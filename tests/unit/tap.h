@@ -59,6 +59,7 @@ static inline int
 tap_done (void)
 {
   printf ("1..%u\n", tap_n);
+  fflush (stdout);      /* before a sanitizer's exit at the end can lose it */
   return tap_failed ? 1 : 0;
 }
 

@@ -77,16 +77,20 @@ static struct vx_volume *vols;
 static size_t nvols;
 static char err[4096];
 
+/* Discovers the disk at PATH (from write_disk, freed here). */
 static int
-discover (const char *path)
+discover (char *path)
 {
   const char *paths[1] = { path };
+  int r;
 
   vx_volumes_free (vols, nvols);
   vols = NULL;
   nvols = 0;
   err[0] = '\0';
-  return vx_discover (paths, NULL, 1, &vols, &nvols, err, sizeof err);
+  r = vx_discover (paths, NULL, 1, &vols, &nvols, err, sizeof err);
+  free (path);
+  return r;
 }
 
 static const struct vx_volume *
