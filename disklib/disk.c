@@ -328,7 +328,7 @@ VixDiskLib_Open (const VixDiskLibConnection connection, const char *path,
     char what[64];
     snprintf (what, sizeof what, "Open (%s)", d->readonly ? "read-only"
               : "read/write");
-    err = vx_fail_open (what, path, &e);
+    err = vx_fail_vmdk (what, &e);
     goto fail;
   }
   d->tok = vx_handle_new (VX_KIND_DISK, d);

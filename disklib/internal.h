@@ -48,9 +48,6 @@ extern const struct vx_reporter vx_dl_reporter;
   vx_report_errno (&vx_dl_reporter, (errnum), __VA_ARGS__)
 /* Fail with the mapped code of an engine error: "WHAT: message [CODE]". */
 #define vx_fail_vmdk(what, e) vx_report_vmdk (&vx_dl_reporter, (what), (e))
-/* The same for a failed open of PATH (a non-VMDK: VIX_E_INCORRECT_FILE_TYPE). */
-#define vx_fail_open(what, path, e) \
-  vx_report_open (&vx_dl_reporter, (what), (path), (e))
 
 /* ---- handles.c ---------------------------------------------------------- */
 

@@ -151,7 +151,7 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     s->paths[i] = strdup (real);
     s->vd[i] = s->paths[i] ? vmdk_open (real, &o, &ve) : NULL;
     if (!s->vd[i]) {
-      e = s->paths[i] ? vxm_fail_open ("OpenDisks", real, &ve) : VIX_E_OUT_OF_MEMORY;
+      e = s->paths[i] ? vxm_fail_vmdk ("OpenDisks", &ve) : VIX_E_OUT_OF_MEMORY;
       goto fail;
     }
   }

@@ -120,10 +120,9 @@ extern const struct vx_reporter vxm_reporter;
 /* Fail with the mapped code of errno: "WHAT: strerror". */
 #define vxm_fail_errno(errnum, ...) \
   vx_report_errno (&vxm_reporter, (errnum), __VA_ARGS__)
-/* Fail with the mapped code of an engine error opening PATH (a non-VMDK:
- * VIX_E_INCORRECT_FILE_TYPE). */
-#define vxm_fail_open(what, path, e) \
-  vx_report_open (&vxm_reporter, (what), (path), (e))
+/* Fail with the mapped code of an engine error: "WHAT: message [CODE]"
+ * (a file that is no VMDK at all: VIX_E_INCORRECT_FILE_TYPE). */
+#define vxm_fail_vmdk(what, e) vx_report_vmdk (&vxm_reporter, (what), (e))
 
 /* ---- handles.c ---------------------------------------------------------- */
 /* The open set / volume a caller's handle names, or NULL (glock held). */

@@ -84,16 +84,3 @@ vx_report_vmdk (const struct vx_reporter *r, const char *what,
                     e->msg[0] ? e->msg : "(no message)",
                     vmdk_errcode_name (e->code));
 }
-
-VixError
-vx_report_open (const struct vx_reporter *r, const char *what,
-                const char *path, const struct vmdk_error *e)
-{
-  if (vx_is_foreign_file (path, e))
-    return vx_report (r, VX_ERROR, VIX_E_INCORRECT_FILE_TYPE,
-                      "%s: %s is not a virtual disk: neither a sparse extent "
-                      "nor a descriptor (%s [%s])", what, path,
-                      e->msg[0] ? e->msg : "(no message)",
-                      vmdk_errcode_name (e->code));
-  return vx_report_vmdk (r, what, e);
-}

@@ -8,7 +8,6 @@
  *   config.c        the configuration file of VixDiskLib_InitEx and
  *                   VixMntapi_Init: one parser, one way to apply it
  *   errors.c        VIX_E_* texts, and failing: detail recorded, logged
- *   notvmdk.c       whether a file that did not open is a VMDK at all
  *   errors.def      every VIX_E_* code with its text (checked against the
  *                   public header)
  *   vixcodes.h      the VixError of an errno value and of an engine error
@@ -55,20 +54,8 @@ VixError vx_report_errno (const struct vx_reporter *r, int errnum,
 /* Fail with the mapped code of an engine error: "WHAT: message [CODE]". */
 VixError vx_report_vmdk (const struct vx_reporter *r, const char *what,
                          const struct vmdk_error *e);
-/* The same for a failed open of PATH: a file that is not a VMDK at all
- * fails with VIX_E_INCORRECT_FILE_TYPE (notvmdk.c), anything else as
- * vx_report_vmdk. */
-VixError vx_report_open (const struct vx_reporter *r, const char *what,
-                         const char *path, const struct vmdk_error *e);
 /* The fixed text of a code, NULL if errors.def does not know it. */
 const char *vx_error_text (VixError code);
-
-/* ---- notvmdk.c ---------------------------------------------------------- */
-
-/* The engine refused PATH with E, and PATH is no VMDK at all: neither a
- * sparse extent (magic) nor descriptor text.  Real VMDKs that are damaged or
- * unsupported are not "foreign". */
-bool vx_is_foreign_file (const char *path, const struct vmdk_error *e);
 
 /* ---- config.c ----------------------------------------------------------- */
 

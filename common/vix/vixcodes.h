@@ -54,6 +54,7 @@ vx_vix_from_vmdk (const struct vmdk_error *e)
   case VMDK_ERR_COMPRESSED: return VIX_E_DISK_NEEDSREPAIR;
   case VMDK_ERR_EXISTS: return VIX_E_FILE_ALREADY_EXISTS;
   case VMDK_ERR_LOCKED: return VIX_E_FILE_ALREADY_LOCKED;
+  case VMDK_ERR_NOTVMDK: return VIX_E_INCORRECT_FILE_TYPE;
   default: return VIX_E_FAIL;   /* a code newer than this table */
   }
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "fullio.h"
 
 #define MAGIC_KDMV "KDMV"
 #define MAGIC_COWD "COWD"
@@ -114,6 +115,50 @@ probe (int fd, const char *path, uint64_t size, uint8_t *buf,
   size_t n = size < PROBE_BYTES ? (size_t) size : PROBE_BYTES;
   memset (buf, 0, PROBE_BYTES);
   return vx_pread_full (fd, path, buf, n, 0, "header", err);
+}
+
+/* Does text from a file without sparse header magic carry anything of a
+ * descriptor?  If not, the file is no VMDK at all (VMDK_ERR_NOTVMDK), which
+ * callers report differently from a damaged or oversized descriptor. */
+static bool
+has_descriptor_words (const char *text, size_t len)
+{
+  static const char *const words[] = {          /* any case */
+    "createType", "DescriptorFile", "Extent description", "ddb.", "parentCID",
+  };
+  static const char *const access[] = {         /* extent lines, as written */
+    "RW ", "RDONLY ", "NOACCESS ",
+  };
+
+  for (size_t i = 0; i < len; i++) {
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+      if (len - i >= strlen (words[w])
+          && strncasecmp (text + i, words[w], strlen (words[w])) == 0)
+        return true;
+    for (size_t a = 0; a < sizeof access / sizeof access[0]; a++)
+      if (len - i >= strlen (access[a])
+          && memcmp (text + i, access[a], strlen (access[a])) == 0)
+        return true;
+  }
+  return false;
+}
+
+/* The same for the first 4 KiB of a file too large to be read whole; a read
+ * error answers yes (the caller then reports what it finds). */
+static bool
+head_has_descriptor_words (int fd)
+{
+  char head[4096];
+  ssize_t got = vx_full_pread (fd, head, sizeof head, 0);
+
+  return got < 0 || has_descriptor_words (head, (size_t) got);
+}
+
+static void
+not_a_vmdk (const char *path, struct vmdk_error *err)
+{
+  vx_err (err, VMDK_ERR_NOTVMDK, "%s: not a VMDK: no sparse header magic "
+                 "(KDMV, COWD, seSparse) and no descriptor", path);
 }
 
 static int
@@ -459,7 +504,10 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
   }
   else {
     if (size > VMDK_MAX_DESCRIPTOR_BYTES) {
-      vx_err (err, VMDK_ERR_LIMIT,
+      if (!head_has_descriptor_words (fd))
+        not_a_vmdk (path, err);
+      else
+        vx_err (err, VMDK_ERR_LIMIT,
               "%s: %" PRIu64 " bytes: too large for a descriptor (limit %d) and no sparse header magic",
               path, size, VMDK_MAX_DESCRIPTOR_BYTES);
       close (fd);
@@ -468,6 +516,11 @@ open_link (const char *path, int fd, const struct open_ctx *c, unsigned depth,
     text = malloc (size + 1);
     if (!text) { close (fd); vx_oom (err, "descriptor"); goto fail; }
     if (vx_pread_full (fd, path, text, size, 0, "descriptor", err) == -1) {
+      close (fd);
+      goto fail;
+    }
+    if (!has_descriptor_words (text, size)) {
+      not_a_vmdk (path, err);
       close (fd);
       goto fail;
     }

@@ -29,6 +29,7 @@ static const char *const names[] = {
   [VMDK_ERR_COMPRESSED] = "VMDK_ERR_COMPRESSED",
   [VMDK_ERR_EXISTS] = "VMDK_ERR_EXISTS",
   [VMDK_ERR_LOCKED] = "VMDK_ERR_LOCKED",
+  [VMDK_ERR_NOTVMDK] = "VMDK_ERR_NOTVMDK",
 };
 
 const char *
@@ -55,6 +56,7 @@ vmdk_errcode_errno (enum vmdk_errcode code)
   case VMDK_ERR_PATH: return EPERM;
   case VMDK_ERR_EXISTS: return EEXIST;
   case VMDK_ERR_LOCKED: return EBUSY;
+  case VMDK_ERR_NOTVMDK: return EINVAL;
   default: return EIO;
   }
 }

@@ -45,6 +45,8 @@ enum vmdk_errcode {
   VMDK_ERR_COMPRESSED,   /* a compressed grain is corrupt */
   VMDK_ERR_EXISTS,       /* creating: a file exists already */
   VMDK_ERR_LOCKED,       /* another open holds a conflicting lock (VMDK_OPEN_LOCK) */
+  VMDK_ERR_NOTVMDK,      /* the file is no VMDK at all: no sparse header magic
+                            and nothing of a descriptor in its first 4 KiB */
 };
 
 struct vmdk_error {

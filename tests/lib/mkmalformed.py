@@ -723,16 +723,16 @@ def descriptor_cases(c, T):
     g = bytearray(det_bytes(5, 4096))
     g[0:4] = b"\x7fELF"
     write_file(os.path.join(d, "disk.vmdk"), bytes(g))
-    c.expect(d, "VMDK_ERR_FORMAT")
+    c.expect(d, "VMDK_ERR_NOTVMDK")
 
     d = c.case("desc-garbage-text")
     write_file(os.path.join(d, "disk.vmdk"),
                "Lorem ipsum dolor sit amet\nconsectetur adipiscing elit\n")
-    c.expect(d, "VMDK_ERR_FORMAT")
+    c.expect(d, "VMDK_ERR_NOTVMDK")
 
     d = c.case("desc-empty-file")
     write_file(os.path.join(d, "disk.vmdk"), b"")
-    c.expect(d, "VMDK_ERR_FORMAT")
+    c.expect(d, "VMDK_ERR_NOTVMDK")
 
     d = c.case("desc-no-extents")
     write_file(os.path.join(d, "disk.vmdk"), flat_descriptor([]))

@@ -90,6 +90,7 @@ test_vmdk_map (void)
     { VMDK_ERR_COMPRESSED, 0, VIX_E_DISK_NEEDSREPAIR },
     { VMDK_ERR_EXISTS, 0, VIX_E_FILE_ALREADY_EXISTS },
     { VMDK_ERR_LOCKED, 0, VIX_E_FILE_ALREADY_LOCKED },
+    { VMDK_ERR_NOTVMDK, 0, VIX_E_INCORRECT_FILE_TYPE },
   };
 
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -120,39 +121,48 @@ file_with (const char *name, const void *data, size_t len)
   return path;
 }
 
+/* What the engine says when it opens PATH, and the VixError it maps to. */
+static void
+open_as (const char *path, enum vmdk_errcode want, VixError want_vix,
+         const char *what)
+{
+  struct vmdk_options o = { .flags = VMDK_OPEN_RDONLY };
+  struct vmdk_error e = { 0 };
+  struct vmdk_disk *d = vmdk_open (path, &o, &e);
+
+  if (d)
+    vmdk_close (d);
+  ok (d == NULL && e.code == want, "%s: engine %s (%s)", what,
+      vmdk_errcode_name (want), d ? "opened" : e.msg);
+  is_u64 (vx_vix_from_vmdk (&e), want_vix, "%s: VixError %llu", what,
+          (unsigned long long) want_vix);
+}
+
 static void
 test_foreign (void)
 {
-  struct vmdk_error format = { .code = VMDK_ERR_FORMAT };
-  struct vmdk_error limit = { .code = VMDK_ERR_LIMIT };
-  struct vmdk_error noent = { .code = VMDK_ERR_NOENT };
   static char random_bytes[1 << 20];
+  /* a descriptor whose extent is missing */
   static const char desc[] = "# Disk DescriptorFile\nversion=1\n"
     "createType=\"monolithicFlat\"\nRW 8 FLAT \"x-flat.vmdk\" 0\n";
-  const char *p;
+  /* descriptor text without its header comment, and no createType */
+  static const char bare[] = "RW 8 FLAT \"x-flat.vmdk\" 0\n";
   unsigned seed = 12345;
 
   for (size_t i = 0; i < sizeof random_bytes; i++)
     random_bytes[i] = (char) ((seed = seed * 1103515245 + 12345) >> 16);
-  p = file_with ("random.bin", random_bytes, sizeof random_bytes);
-  ok (vx_is_foreign_file (p, &limit), "1 MiB of random bytes (engine: "
-      "LIMIT) is not a VMDK at all");
-  p = file_with ("text.vmdk", "this is not a VMDK\n", 19);
-  ok (vx_is_foreign_file (p, &format), "a line of text (engine: FORMAT) is "
-      "not a VMDK at all");
-  p = file_with ("empty.vmdk", "", 0);
-  ok (vx_is_foreign_file (p, &format), "an empty file is not a VMDK at all");
-  p = file_with ("desc.vmdk", desc, sizeof desc - 1);
-  ok (!vx_is_foreign_file (p, &format), "a damaged descriptor is a VMDK");
-  ok (!vx_is_foreign_file (p, &limit), "a descriptor over a cap is a VMDK");
-  p = file_with ("sparse.vmdk", "KDMV\1\0\0\0garbage", 15);
-  ok (!vx_is_foreign_file (p, &format), "a damaged sparse header is a VMDK");
-  p = file_with ("cowd.vmdk", "COWDxxxx", 8);
-  ok (!vx_is_foreign_file (p, &format), "a damaged COWD header is a VMDK");
-  p = file_with ("text.vmdk", "this is not a VMDK\n", 19);
-  ok (!vx_is_foreign_file (p, &noent), "other engine errors keep their code");
-  ok (!vx_is_foreign_file ("/nonexistent/x.vmdk", &format),
-      "a file that cannot be read keeps its code");
+  open_as (file_with ("random.bin", random_bytes, sizeof random_bytes),
+           VMDK_ERR_NOTVMDK, VIX_E_INCORRECT_FILE_TYPE, "1 MiB of random bytes");
+  open_as (file_with ("text.vmdk", "this is not a VMDK\n", 19),
+           VMDK_ERR_NOTVMDK, VIX_E_INCORRECT_FILE_TYPE, "a line of text");
+  open_as (file_with ("empty.vmdk", "", 0),
+           VMDK_ERR_NOTVMDK, VIX_E_INCORRECT_FILE_TYPE, "an empty file");
+  open_as (file_with ("desc.vmdk", desc, sizeof desc - 1),
+           VMDK_ERR_NOENT, VIX_E_FILE_NOT_FOUND, "a descriptor whose extent is missing");
+  open_as (file_with ("bare.vmdk", bare, sizeof bare - 1),
+           VMDK_ERR_FORMAT, VIX_E_DISK_INVALIDDISK, "extent lines without createType");
+  open_as (file_with ("sparse.vmdk", "KDMV\1\0\0\0garbage", 15),
+           VMDK_ERR_TRUNCATED, VIX_E_DISK_NEEDSREPAIR, "a cut sparse header");
 }
 
 /* ---- the store, through a reporter ----------------------------------- */
@@ -183,7 +193,6 @@ test_store (void)
   const struct vx_reporter rep = { &lg, Vixmount_RecordError };
   struct vmdk_error ve = { .code = VMDK_ERR_CID };
   char want[512];
-  const char *p;
 
   is_u64 (Vixmount_RecordError (VIX_E_FILE_NOT_FOUND, "Open: /a.vmdk: gone"),
           VIX_E_FILE_NOT_FOUND, "Vixmount_RecordError returns the code");
@@ -222,13 +231,10 @@ test_store (void)
             vx_error_text (VIX_E_DISK_CID_MISMATCH));
   expect_text (VIX_E_DISK_CID_MISMATCH, want, "... message and engine code");
 
-  p = file_with ("text.vmdk", "this is not a VMDK\n", 19);
-  ve.code = VMDK_ERR_FORMAT;
-  is_u64 (vx_report_open (&rep, "Open", p, &ve), VIX_E_INCORRECT_FILE_TYPE,
-          "vx_report_open: a foreign file is VIX_E_INCORRECT_FILE_TYPE");
-  p = file_with ("desc.vmdk", "createType=\"x\"\n", 15);
-  is_u64 (vx_report_open (&rep, "Open", p, &ve), VIX_E_DISK_INVALIDDISK,
-          "vx_report_open: a damaged VMDK keeps the engine's mapping");
+  ve.code = VMDK_ERR_NOTVMDK;
+  snprintf (ve.msg, sizeof ve.msg, "x.vmdk: not a VMDK");
+  is_u64 (vx_report_vmdk (&rep, "Open", &ve), VIX_E_INCORRECT_FILE_TYPE,
+          "vx_report_vmdk: a file that is no VMDK is VIX_E_INCORRECT_FILE_TYPE");
   vx_log_reset (&lg);
 }
 

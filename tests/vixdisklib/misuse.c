@@ -295,7 +295,7 @@ main (int argc, char **argv)
                            &h), VIX_E_INCORRECT_FILE_TYPE);
   t = VixDiskLib_GetErrorText (VIX_E_INCORRECT_FILE_TYPE, NULL);
   truth ("GetErrorText names the file that is not a virtual disk",
-         t && strstr (t, "random.bin is not a virtual disk"));
+         t && strstr (t, "random.bin: not a VMDK"));
   VixDiskLib_FreeErrorText (t);
   expect ("Open a descriptor over the 1 MiB cap (a VMDK, unsupported)",
           VixDiskLib_Open (conn, hugedesc, VIXDISKLIB_FLAG_OPEN_READ_ONLY, &h),
@@ -538,9 +538,9 @@ main (int argc, char **argv)
   expect ("CheckRepair of a healthy disk",
           VixDiskLib_CheckRepair (conn, small, FALSE), VIX_OK);
   expect ("CheckRepair of a file that is not a disk",
-          VixDiskLib_CheckRepair (conn, garbage, FALSE), VIX_E_DISK_INVALIDDISK);
+          VixDiskLib_CheckRepair (conn, garbage, FALSE), VIX_E_INCORRECT_FILE_TYPE);
   expect ("CheckRepair with repair of a file that is not a disk",
-          VixDiskLib_CheckRepair (conn, garbage, TRUE), VIX_E_DISK_CANTREPAIR);
+          VixDiskLib_CheckRepair (conn, garbage, TRUE), VIX_E_INCORRECT_FILE_TYPE);
 
   /* ---- read-only connection ----------------------------------------------- */
   expect ("Open without READ_ONLY on a read-only connection",
