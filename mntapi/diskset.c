@@ -34,6 +34,10 @@ free_set (struct VixDiskSetHandleStruct *s)
   }
   free (s->vd);
   free (s->paths);
+  for (size_t i = 0; s->kd && i < s->ndisks; i++)
+    free (s->kd[i].parts);
+  free (s->kd);
+  free (s->bridge_why);
   free (s->sock);
   free (s->fuse_dir);
   free (s->log);
@@ -65,7 +69,9 @@ discover (struct VixDiskSetHandleStruct *s)
     goto out;
   }
   for (size_t i = 0; i < s->ndisks; i++) {
-    if (asprintf (&files[i], "%s/d%zu", s->fuse_dir, i) < 0) {
+    /* the kernel's /dev/nbdN, or the FUSE bridge's file of the disk */
+    if ((s->bridge == VX_BRIDGE_KERNEL ? asprintf (&files[i], "/dev/nbd%d", s->kd[i].index)
+         : asprintf (&files[i], "%s/d%zu", s->fuse_dir, i)) < 0) {
       e = VIX_E_OUT_OF_MEMORY;
       goto out;
     }
@@ -93,6 +99,8 @@ discover (struct VixDiskSetHandleStruct *s)
     s->vh[i].set = s;
     s->vh[i].v = &s->vols[i];
   }
+  if (s->bridge == VX_BRIDGE_KERNEL)
+    vxm_kernel_match (s);
  out:
   for (size_t i = 0; files && i < s->ndisks; i++)
     free (files[i]);
@@ -164,16 +172,22 @@ open_set (const char *const *names, size_t n, uint32 flags, bool lock,
     e = VIX_E_OUT_OF_MEMORY;
     goto fail;
   }
+  s->id = strrchr (s->st.dir, '/') ? strrchr (s->st.dir, '/') + 1 : s->st.dir;
   vxm_set_link (s);
-  /* A read-only set runs the bridge alone (it reads the VMDKs itself); a
+  /* The kernel bridge: nbdkit, each disk a /dev/nbdN.  The FUSE bridge: a
+   * read-only set runs the bridge alone (it reads the VMDKs itself); a
    * read-write one writes through nbdkit and the plugin. */
-  if ((!s->readonly && (e = vxm_need_nbd (s)) != VIX_OK)
-      || (e = vxm_start_bridge (s)) != VIX_OK || (e = discover (s)) != VIX_OK) {
+  if ((e = vxm_choose_bridge (s)) != VIX_OK
+      || (s->bridge == VX_BRIDGE_KERNEL && (e = vxm_kernel_attach (s)) != VIX_OK)
+      || (s->bridge == VX_BRIDGE_FUSE && !s->readonly && (e = vxm_need_nbd (s)) != VIX_OK)
+      || (s->bridge == VX_BRIDGE_FUSE && (e = vxm_start_bridge (s)) != VIX_OK)
+      || (e = discover (s)) != VIX_OK) {
     vxm_close_set (s);
     return e;
   }
-  vx_log (VX_AUDIT, "OpenDisks: %zu disk(s), %zu volume(s), %s, in %s", n, s->nvols,
-          s->readonly ? "read-only" : "read-write", s->st.dir);
+  vx_log (VX_AUDIT, "OpenDisks: %zu disk(s), %zu volume(s), %s, on the %s bridge, in %s", n,
+          s->nvols, s->readonly ? "read-only" : "read-write",
+          s->bridge == VX_BRIDGE_KERNEL ? "kernel" : "FUSE", s->st.dir);
   *handle = s;
   return VIX_OK;
 

@@ -57,6 +57,7 @@
 #include "volume.h"
 #include "runtime.h"
 #include "mount.h"
+#include "kernel.h"
 
 #define API __attribute__ ((visibility ("default")))
 #define SET_MAGIC 0x56584d53u   /* "VXMS" */
@@ -82,6 +83,21 @@ struct VixVolumeHandleStruct {
   char *dir;                /* mount directory (symbolicLink) */
   char *file;               /* the bridge file the loop device reads */
   char loopdev[64];
+  char kdev[64];            /* kernel bridge: the volume's own partition
+                               device (/dev/nbdNpK, /dev/nbdN), "" if it
+                               needs a device-mapper table */
+  char dev[64];             /* the block device mounted */
+  char dmname[128];         /* the dm device made for the mount, or "" */
+};
+
+/* A disk on the kernel bridge: its /dev/nbdN and the kernel's partitions. */
+struct vxm_kdisk {
+  int index;                /* -1: not attached */
+  unsigned nconns;
+  enum vxk_iface iface;
+  pid_t holder;             /* ioctl interface: the child in NBD_DO_IT */
+  struct vxk_part *parts;
+  size_t nparts;
 };
 
 struct VixDiskSetHandleStruct {
@@ -93,6 +109,10 @@ struct VixDiskSetHandleStruct {
   char *sock;                   /* nbdkit's socket; NULL: no nbdkit runs */
   char *fuse_dir, *log;
   pid_t fuse_pid;
+  enum vx_bridge bridge;        /* VX_BRIDGE_KERNEL or VX_BRIDGE_FUSE */
+  char *bridge_why;             /* why that one (log, GetBridgeInfo) */
+  const char *id;               /* "set-XXXXXX": the set directory's name */
+  struct vxm_kdisk *kd;         /* kernel bridge: one per disk */
   size_t ndisks;
   char **paths;
   struct vmdk_disk **vd;        /* held open: the locks */
@@ -104,6 +124,7 @@ struct VixDiskSetHandleStruct {
 struct vxm_global {
   bool init;
   char *tmpdir, *base;          /* tmpDirectory; where sets live */
+  enum vx_bridge bridge;        /* vixmount.bridge (UNSET: auto) */
 };
 /* vxm_glock serialises every API call; it guards vxm_g and vxm_sets. */
 extern pthread_mutex_t vxm_glock;
@@ -146,6 +167,24 @@ VixError vxm_start_bridge (struct VixDiskSetHandleStruct *s);
  * nbdkit until a consumer that needs NBD calls it (the kernel NBD path,
  * serving the set). */
 VixError vxm_need_nbd (struct VixDiskSetHandleStruct *s);
+/* ---- kernel.c: the kernel bridge of a set --------------------------------- */
+/* Choose the set's bridge (s->bridge, s->bridge_why): VIXMOUNT_BRIDGE, else
+ * vixmount.bridge, else auto.  Fails only when the kernel bridge was asked
+ * for and the kernel has no nbd. */
+VixError vxm_choose_bridge (struct VixDiskSetHandleStruct *s);
+/* nbdkit (copy-on-write for read-only sets), each disk on a /dev/nbdN
+ * (journalled), and the kernel's partitions read. */
+VixError vxm_kernel_attach (struct VixDiskSetHandleStruct *s);
+/* After discovery: each volume's own kernel device (vh->kdev), checked
+ * against discovery (number, offset, size); volumes the kernel did not
+ * give us exactly are composed with device-mapper when mounted. */
+void vxm_kernel_match (struct VixDiskSetHandleStruct *s);
+/* The block device to mount vh from (vh->dev): its kernel partition, or a
+ * private dm table over its segments (read-only if readonly). */
+VixError vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly);
+/* Undo vxm_kernel_volume_dev's dm table, if any. */
+void vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh);
+
 /* One line to the bridge's .control file: 0, or -1 with errno. */
 int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
   VXM_PRINTF (2, 3);

@@ -26,25 +26,51 @@ VixError
 vxm_need_nbd (struct VixDiskSetHandleStruct *s)
 {
   const char *plugin = vxm_env_or ("VIXMOUNT_NBDKIT_PLUGIN", VIXMOUNT_PLUGIN_DEFAULT);
-  char **argv, *sock;
-  size_t a = 0, files;
+  char **argv, *sock, *pidfile = NULL, *cowdir = NULL;
+  size_t a = 0, files = 0;   /* argv[files..a): the file= strings */
   VixError e = VIX_OK;
   pid_t pid;
 
   if (s->sock)
     return VIX_OK;              /* running */
-  argv = calloc (s->ndisks + 10, sizeof *argv);
+  argv = calloc (s->ndisks + 12, sizeof *argv);
   if (!argv || asprintf (&sock, "%s/nbd.sock", s->st.dir) < 0) {
     free (argv);
     return VIX_E_OUT_OF_MEMORY;
   }
+  if (asprintf (&pidfile, "%s/nbdkit.pid", s->st.dir) < 0) {
+    free (argv);
+    free (sock);
+    return VIX_E_OUT_OF_MEMORY;
+  }
   argv[a++] = (char *) vxm_env_or ("VIXMOUNT_NBDKIT", "nbdkit");  /* a wrapper in tests */
   argv[a++] = (char *) "--exit-with-parent";
+  /* the pid file appears once nbdkit accepts connections (the socket
+   * appears when it is bound, a moment before it listens) */
+  argv[a++] = (char *) "-P";
+  argv[a++] = pidfile;
   argv[a++] = (char *) "-U";
   argv[a++] = sock;
-  if (s->readonly)
+  /* A read-only set: a read-only export, or, for the kernel bridge, a
+   * writable copy-on-write view (the plugin's cow=true: the VMDKs are
+   * opened read-only, a dirty journal replays into a per-disk overlay that
+   * vanishes with nbdkit).  nbdkit's cow filter would not do: it keeps one
+   * overlay for all the exports of a server. */
+  if (s->readonly && s->bridge != VX_BRIDGE_KERNEL)
     argv[a++] = (char *) "-r";
   argv[a++] = (char *) plugin;
+  if (s->readonly && s->bridge == VX_BRIDGE_KERNEL) {
+    /* overlays where the FUSE bridge keeps its own (bridge_args) */
+    const char *tmp = getenv ("TMPDIR");
+    argv[a++] = (char *) "cow=true";
+    if (asprintf (&cowdir, "cow-dir=%s", vxm_g.tmpdir ? s->st.dir
+                  : tmp && *tmp ? tmp : "/var/tmp") < 0) {
+      cowdir = NULL;
+      e = VIX_E_OUT_OF_MEMORY;
+      goto out;
+    }
+    argv[a++] = cowdir;
+  }
   if (s->flags & VIXDISKLIB_FLAG_OPEN_SINGLE_LINK)
     argv[a++] = (char *) "single-link=true";
   files = a;
@@ -65,16 +91,18 @@ vxm_need_nbd (struct VixDiskSetHandleStruct *s)
     goto out;
   }
   vxm_state_add (&s->st, "pid nbdkit %d %llu", (int) pid, vxm_proc_start (pid));
-  if (vxm_wait_for (sock, pid, 30000) == -1)
+  if (vxm_wait_for (pidfile, pid, 30000) == -1)
     e = vxm_fail (VIX_E_MNTAPI_DAEMON, "OpenDisks: nbdkit did not start: %s", vxm_log_tail (s->log));
  out:
   if (e == VIX_OK)
     s->sock = sock;
   else
     free (sock);
-  for (size_t i = files; i < a; i++)
+  for (size_t i = files; files && i < a; i++)
     free (argv[i]);
   free (argv);
+  free (pidfile);
+  free (cowdir);
   return e;
 }
 

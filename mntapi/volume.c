@@ -14,42 +14,36 @@
 #include "internal.h"
 
 /* Gives back what mounting took besides the mount and the loop device: the
- * volume's bridge file and its mount directory. */
+ * volume's bridge file or dm table, and its mount directory. */
 static void
 release (struct VixVolumeHandleStruct *vh)
 {
   if (vh->own_file)
     vxm_bridge_control (vh->set, "remove %s\n", vh->v->name);
   vh->own_file = false;
+  if (vh->set->bridge == VX_BRIDGE_KERNEL)
+    vxm_kernel_volume_release (vh);
   if (vh->dir)
     rmdir (vh->dir);
   free (vh->dir);
   free (vh->file);
   vh->dir = vh->file = NULL;
+  vh->dev[0] = '\0';
 }
 
+/* FUSE bridge: the volume's file (the whole disk's, or a range of it added
+ * for the volume) on a loop device; vh->dev, and *lfd the loop's fd to
+ * close once mounted (autoclear). */
 static VixError
-mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
+fuse_volume_dev (struct VixVolumeHandleStruct *vh, enum vxm_mount_mode how, int *lfd)
 {
   struct VixDiskSetHandleStruct *s = vh->set;
   struct vx_volume *v = vh->v;
-  enum vxm_mount_mode how;
-  char err[1024], volroot[PATH_MAX];
-  int lfd;
+  char err[1024];
 
-  if (vh->mounted)
-    return VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED;
-  if (!v->mountable)
-    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s cannot be mounted: %s", v->name,
-                 v->why_not ? v->why_not : "not a supported filesystem");
   if (v->nseg != 1)
     return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s spans several segments "
-                 "(not supported on the userspace bridge yet)", v->name);
-  if (s->readonly && !readonly)
-    vx_log (VX_WARNING, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
-  how = s->readonly ? VXM_RO : readonly ? VXM_RO_NO_REPLAY : VXM_RW;
-
-  /* the bridge file: the whole disk, or a range of it added for the volume */
+                     "(not supported on the userspace bridge yet)", v->name);
   if (v->seg[0].offset == 0 && v->seg[0].length == vmdk_size (s->vd[v->seg[0].disk])) {
     if (asprintf (&vh->file, "%s/d%u", s->fuse_dir, v->seg[0].disk) < 0)
       return VIX_E_OUT_OF_MEMORY;
@@ -60,49 +54,74 @@ mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
       return VIX_E_OUT_OF_MEMORY;
     if (vxm_bridge_control (s, "add %s d%u %llu %llu\n", v->name, v->seg[0].disk,
                         (unsigned long long) v->seg[0].offset,
-                        (unsigned long long) v->seg[0].length) == -1) {
-      free (vh->file);
-      vh->file = NULL;
+                        (unsigned long long) v->seg[0].length) == -1)
       return vxm_fail (VIX_E_MNTAPI_DAEMON, "MountVolume: the FUSE bridge refused volume %s: %s",
                    v->name, strerror (errno));
-    }
     vh->own_file = true;
   }
+  if (vxm_state_add (&s->st, "loop %s", vh->file) == -1
+      || (*lfd = vxm_loop_attach (vh->file, how == VXM_RO_NO_REPLAY, vh->loopdev,
+                                  sizeof vh->loopdev, err, sizeof err)) == -1)
+    return vxm_fail (VIX_E_MNTAPI_LOOP_FAILED, "MountVolume: %s: %s", v->name, err);
+  snprintf (vh->dev, sizeof vh->dev, "%s", vh->loopdev);
+  return VIX_OK;
+}
+
+static VixError
+mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
+{
+  struct VixDiskSetHandleStruct *s = vh->set;
+  struct vx_volume *v = vh->v;
+  enum vxm_mount_mode how;
+  char err[1024], volroot[PATH_MAX];
+  int lfd = -1;
+  VixError e;
+
+  if (vh->mounted)
+    return VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED;
+  if (!v->mountable)
+    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s cannot be mounted: %s", v->name,
+                 v->why_not ? v->why_not : "not a supported filesystem");
+  if (s->readonly && !readonly)
+    vx_log (VX_WARNING, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
+  how = s->readonly ? VXM_RO : readonly ? VXM_RO_NO_REPLAY : VXM_RW;
+
   snprintf (volroot, sizeof volroot, "%s/volumes", s->st.dir);
   mkdir (volroot, 0700);
   if (asprintf (&vh->dir, "%s/%s", volroot, v->name) < 0) {
     vh->dir = NULL;
-    goto oom;
+    return vxm_fail (VIX_E_OUT_OF_MEMORY, "MountVolume: out of memory");
   }
   if (mkdir (vh->dir, 0700) == -1 && errno != EEXIST) {
-    vxm_fail (VIX_E_MNTAPI_MOUNTPT_NOT_FOUND, "MountVolume: cannot create %s: %s", vh->dir,
+    e = vxm_fail (VIX_E_MNTAPI_MOUNTPT_NOT_FOUND, "MountVolume: cannot create %s: %s", vh->dir,
           strerror (errno));
     goto undo;
   }
-  if (vxm_state_add (&s->st, "loop %s", vh->file) == -1
-      || (lfd = vxm_loop_attach (vh->file, how == VXM_RO_NO_REPLAY, vh->loopdev,
-                                 sizeof vh->loopdev, err, sizeof err)) == -1) {
-    vxm_fail (VIX_E_MNTAPI_LOOP_FAILED, "MountVolume: %s: %s", v->name, err);
+  /* the block device: the kernel's partition or a dm table over /dev/nbdN
+   * (read-only for a read-only mount in a read-write set), or the FUSE
+   * bridge's file on a loop device (read-only likewise) */
+  e = s->bridge == VX_BRIDGE_KERNEL ? vxm_kernel_volume_dev (vh, how == VXM_RO_NO_REPLAY)
+    : fuse_volume_dev (vh, how, &lfd);
+  if (e != VIX_OK)
     goto undo;
-  }
   if (vxm_state_add (&s->st, "mount %s", vh->dir) == -1
-      || vxm_mount (vh->loopdev, vh->dir, v->fstype, how, s->log, err, sizeof err) == -1) {
-    close (lfd);              /* autoclear detaches it */
-    vxm_fail (VIX_E_MNTAPI_OS_ERROR, "MountVolume: %s (%s): %s", v->name, v->fstype, err);
+      || vxm_mount (vh->dev, vh->dir, v->fstype, how, s->log, err, sizeof err) == -1) {
+    if (lfd >= 0)
+      close (lfd);              /* autoclear detaches it */
+    e = vxm_fail (VIX_E_MNTAPI_OS_ERROR, "MountVolume: %s (%s): %s", v->name, v->fstype, err);
     goto undo;
   }
-  close (lfd);                /* the mount holds the device now */
+  if (lfd >= 0)
+    close (lfd);                /* the mount holds the device now */
   vh->mounted = true;
   vh->readonly = how != VXM_RW;
-  vx_log (VX_AUDIT, "MountVolume: %s (%s) on %s, %s", v->name, v->fstype, vh->dir,
-          vh->readonly ? "read-only" : "read-write");
+  vx_log (VX_AUDIT, "MountVolume: %s (%s) from %s on %s, %s", v->name, v->fstype, vh->dev,
+          vh->dir, vh->readonly ? "read-only" : "read-write");
   return VIX_OK;
 
- oom:
-  vxm_fail (VIX_E_OUT_OF_MEMORY, "MountVolume: out of memory");
  undo:
   release (vh);
-  return VIX_E_MNTAPI_OS_ERROR;
+  return e;
 }
 
 API VixError
@@ -127,7 +146,8 @@ dismount (struct VixVolumeHandleStruct *vh, bool force)
   if (vxm_umount (vh->dir, force) == -1)
     return vxm_fail (VIX_E_MNTAPI_UMOUNT, "DismountVolume: %s: %s%s", vh->dir, strerror (errno),
                  errno == EBUSY ? " (files are open; dismount with force)" : "");
-  vxm_loop_detach_file (vh->file);      /* autoclear did it, unless busy */
+  if (vh->file)
+    vxm_loop_detach_file (vh->file);    /* autoclear did it, unless busy */
   release (vh);
   vh->loopdev[0] = '\0';
   vh->mounted = false;
@@ -247,6 +267,7 @@ Vixmount_GetVolumeDetails (VixVolumeHandle volume, VixmountVolumeDetails **detai
     d->partName = dup_or_null (v->part_name, &oom);
     d->mountable = v->mountable;
     d->notMountableReason = dup_or_null (v->why_not, &oom);
+    d->device = dup_or_null (vh->dev[0] ? vh->dev : vh->kdev[0] ? vh->kdev : NULL, &oom);
   }
   pthread_mutex_unlock (&vxm_glock);
   if (!d || oom) {
@@ -270,5 +291,6 @@ Vixmount_FreeVolumeDetails (VixmountVolumeDetails *d)
   free (d->partUuid);
   free (d->partName);
   free (d->notMountableReason);
+  free (d->device);
   free (d);
 }

@@ -30,6 +30,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vmdk.h"
+#include "cow.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -54,6 +55,7 @@ struct disk {
                             that opens us read-only, such as cow) */
   bool can_write;        /* every extent of the top link takes writes */
   pthread_mutex_t upgrade_lock;
+  struct cow *cow;       /* cow=true: writes go here, never to the VMDK */
 };
 
 /* A connection: the disk, and whether nbdkit opened it writable. */
@@ -76,6 +78,11 @@ static size_t n_disks;
 
 static unsigned open_flags = VMDK_OPEN_RDONLY;
 static size_t gt_cache_bytes;           /* 0 = engine default */
+/* cow=true: every export is a writable copy-on-write view of a disk that
+ * is opened read-only; the overlays (common/cow, one per disk, shared by
+ * its connections) live in cow_dir and vanish with the server. */
+static bool use_cow;
+static char *cow_dir;
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -202,6 +209,8 @@ vmdk_unload (void)
   for (size_t i = 0; i < n_disks; i++) {
     if (disks[i].rw)
       vmdk_close (disks[i].rw);   /* flushes, clears the unclean flag */
+    if (disks[i].cow)
+      cow_close (disks[i].cow);
     if (disks[i].vd)
       vmdk_close (disks[i].vd);
     pthread_mutex_destroy (&disks[i].upgrade_lock);
@@ -213,6 +222,8 @@ vmdk_unload (void)
   free (disks);
   disks = NULL;
   n_disks = 0;
+  free (cow_dir);
+  cow_dir = NULL;
 }
 
 static int
@@ -270,6 +281,18 @@ vmdk_config (const char *key, const char *value)
     return set_flag (key, value, VMDK_OPEN_ALLOW_ESCAPE);
   if (strcmp (key, "no-cid-check") == 0)
     return set_flag (key, value, VMDK_OPEN_NO_CID_CHECK);
+  if (strcmp (key, "cow") == 0) {
+    int r = nbdkit_parse_bool (value);
+    if (r == -1)
+      return -1;
+    use_cow = r;
+    return 0;
+  }
+  if (strcmp (key, "cow-dir") == 0) {
+    free (cow_dir);
+    cow_dir = nbdkit_absolute_path (value);
+    return cow_dir ? 0 : -1;
+  }
   if (strcmp (key, "gt-cache") == 0) {
     int64_t r = nbdkit_parse_size (value);
 
@@ -328,7 +351,24 @@ vmdk_config_complete (void)
   "                    the descriptor's directory.  Default false.\n" \
   "no-cid-check=<BOOL> Do not check a child's parentCID against its\n" \
   "                    parent's CID.  Default false.\n" \
-  "gt-cache=<SIZE>     Grain-table cache bound per disk (default 32M)."
+  "gt-cache=<SIZE>     Grain-table cache bound per disk (default 32M).\n" \
+  "cow=<BOOL>          Writable copy-on-write exports: writes go to a\n" \
+  "                    private overlay, never to the VMDKs.  Default false.\n" \
+  "cow-dir=<DIR>       Where the overlays live (default $TMPDIR or /var/tmp)."
+
+/* The overlay's view of what is below it: the disk, read-only. */
+static int
+cow_below (void *opaque, void *buf, size_t count, uint64_t off)
+{
+  struct disk *d = opaque;
+  struct vmdk_error err;
+
+  if (vmdk_pread (d->vd, buf, count, off, &err) == -1) {
+    nbdkit_error ("%s", err.msg);
+    return vmdk_error_errno (&err);
+  }
+  return 0;
+}
 
 /* Open every disk once; a disk that does not open stops nbdkit here. */
 static int
@@ -361,6 +401,15 @@ vmdk_get_ready (void)
 
     d->preferred = preferred_block_size (info);
     pthread_mutex_init (&d->upgrade_lock, NULL);
+    if (use_cow) {
+      const char *t = getenv ("TMPDIR");
+      const char *dir = cow_dir ? cow_dir : t && *t ? t : "/var/tmp";
+      d->cow = cow_open (dir, vmdk_size (d->vd), cow_below, d);
+      if (d->cow == NULL) {
+        nbdkit_error ("%s: cannot make a copy-on-write overlay in %s: %m", d->path, dir);
+        return -1;
+      }
+    }
     d->can_write = !(open_flags & VMDK_OPEN_SINGLE_LINK) || info->parent_hint == NULL;
     for (size_t x = 0; x < info->num_extents; x++) {
       const struct vmdk_extent_info *e = vmdk_get_extent (d->vd, x);
@@ -370,6 +419,8 @@ vmdk_get_ready (void)
       if (!ok)
         d->can_write = false;
     }
+    if (use_cow)
+      d->can_write = true;        /* the overlay takes any disk's writes */
     human_size (vmdk_size (d->vd), size, sizeof size);
     if (info->num_links > 1)
       snprintf (links, sizeof links, ", %u links", info->num_links);
@@ -488,8 +539,9 @@ vmdk_open_conn (int readonly)
     nbdkit_set_error (ENOENT);
     return NULL;
   }
-  /* A disk whose kind cannot be written is served read-only. */
-  if (!readonly && d->can_write && upgrade (d) == -1)
+  /* A disk whose kind cannot be written is served read-only; with cow=true
+   * the VMDK is never opened for writing. */
+  if (!readonly && d->can_write && !d->cow && upgrade (d) == -1)
     return NULL;
   c = malloc (sizeof *c);
   if (c == NULL) {
@@ -560,6 +612,17 @@ static int vmdk_can_cache (void *handle) { (void) handle; return NBDKIT_CACHE_EM
 
 /* ---- data -------------------------------------------------------------- */
 
+/* An overlay's result (0 or an errno) the nbdkit way. */
+static int
+cow_result (int e)
+{
+  if (e == 0)
+    return 0;
+  nbdkit_error ("copy-on-write overlay: %s", strerror (e));
+  nbdkit_set_error (e);
+  return -1;
+}
+
 static int
 vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
                uint32_t flags)
@@ -568,6 +631,8 @@ vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
   struct vmdk_error err;
 
   (void) flags;
+  if (d->cow)
+    return cow_result (cow_pread (d->cow, buf, count, offset));
   if (vmdk_pread (cur (d), buf, count, offset, &err) == -1) {
     engine_error (&err);
     return -1;
@@ -590,6 +655,8 @@ vmdk_pwrite_cb (void *handle, const void *buf, uint32_t count,
   struct disk *d = ((struct conn *) handle)->d;
   struct vmdk_error err;
 
+  if (d->cow)
+    return cow_result (cow_pwrite (d->cow, buf, count, offset));
   return write_result (vmdk_pwrite (cur (d), buf, count, offset,
                                     (flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0,
                                     &err), &err);
@@ -602,6 +669,8 @@ vmdk_flush_cb (void *handle, uint32_t flags)
   struct vmdk_error err;
 
   (void) flags;
+  if (d->cow)
+    return 0;                   /* the overlay is thrown away anyway */
   return write_result (vmdk_flush (cur (d), &err), &err);
 }
 
@@ -611,6 +680,8 @@ vmdk_trim_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
   struct disk *d = ((struct conn *) handle)->d;
   struct vmdk_error err;
 
+  if (d->cow)                    /* trimmed bytes may read as zeros */
+    return cow_result (cow_zero (d->cow, count, offset));
   if (vmdk_trim (cur (d), count, offset, 0, &err) == -1)
     return write_result (-1, &err);
   return (flags & NBDKIT_FLAG_FUA) ? vmdk_flush_cb (handle, 0) : 0;
@@ -624,6 +695,8 @@ vmdk_zero_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
   unsigned f = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VMDK_ZERO_MAY_TRIM : 0)
     | ((flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0);
 
+  if (d->cow)
+    return cow_result (cow_zero (d->cow, count, offset));
   return write_result (vmdk_zero (cur (d), count, offset, f, &err), &err);
 }
 
@@ -674,6 +747,10 @@ vmdk_extents_cb (void *handle, uint32_t count, uint64_t offset,
     .failed = false,
   };
 
+  /* Once the overlay holds writes, the VMDK's map no longer tells where
+   * data is: report the range as data (true, if less precise). */
+  if (d->cow && cow_any_written (d->cow))
+    return nbdkit_add_extent (extents, offset, count, 0);
   if (vmdk_map (cur (d), offset, count, 0, add_map_entry, &ctx, &err) == -1) {
     engine_error (&err);
     return -1;

@@ -108,6 +108,15 @@ set_level (struct vx_config *cfg, const char *file, unsigned lineno,
     *slot = l;
 }
 
+int
+vx_bridge_parse (const char *s)
+{
+  if (strcasecmp (s, "auto") == 0) return VX_BRIDGE_AUTO;
+  if (strcasecmp (s, "kernel") == 0) return VX_BRIDGE_KERNEL;
+  if (strcasecmp (s, "fuse") == 0) return VX_BRIDGE_FUSE;
+  return -1;
+}
+
 static void
 apply (struct vx_config *cfg, const char *file, unsigned lineno,
        const char *key, const char *value)
@@ -131,6 +140,14 @@ apply (struct vx_config *cfg, const char *file, unsigned lineno,
     if (!parse_bool (value, &cfg->allow_escape))
       note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not TRUE or FALSE, ignored",
               file, lineno, key, value);
+  }
+  else if (strcasecmp (key, "vixmount.bridge") == 0) {
+    int b = vx_bridge_parse (value);
+    if (b == -1)
+      note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not auto, kernel or fuse, ignored",
+            file, lineno, key, value);
+    else
+      cfg->bridge = (enum vx_bridge) b;
   }
   else {
     for (size_t i = 0; i < sizeof ignored_prefixes / sizeof *ignored_prefixes;

@@ -60,6 +60,15 @@ const char *vx_error_text (VixError code);
 /* ---- config.c ----------------------------------------------------------- */
 
 struct vx_note { enum vx_level level; char *text; };
+/* vixmount.bridge: how a disk set's bytes reach the kernel's filesystems */
+enum vx_bridge {
+  VX_BRIDGE_UNSET = 0,
+  VX_BRIDGE_AUTO,            /* kernel NBD where the kernel has nbd, else FUSE */
+  VX_BRIDGE_KERNEL,          /* /dev/nbdN (and device-mapper) */
+  VX_BRIDGE_FUSE,            /* FUSE files and loop devices */
+};
+/* "auto", "kernel", "fuse" (any case) -> the value; anything else: -1. */
+int vx_bridge_parse (const char *s);
 struct vx_config {
   char *tmp_directory;       /* tmpDirectory */
   int log_level;             /* vixDiskLib.transport.LogLevel, -1 unset */
@@ -67,6 +76,7 @@ struct vx_config {
   char *log_file;            /* log.fileName */
   int log_file_level;        /* log.fileLevel, -1 unset */
   bool allow_escape;         /* vixmount.allowEscapingPaths */
+  enum vx_bridge bridge;     /* vixmount.bridge */
   struct vx_note *notes;     /* messages about the file, not yet logged */
   size_t n_notes;
 };

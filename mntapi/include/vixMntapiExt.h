@@ -29,6 +29,10 @@ typedef struct {
    char   *partName;           /* GPT partition name or NULL */
    Bool    mountable;
    char   *notMountableReason; /* why not, when !mountable */
+   char   *device;             /* the block device the volume is mounted from
+                                  ("/dev/nbd3p1", "/dev/dm-4", "/dev/loop7"),
+                                  or the one the kernel bridge found for it
+                                  when not mounted; NULL if none yet */
 } VixmountVolumeDetails;
 
 VixError Vixmount_GetVolumeDetails(VixVolumeHandle volume,
@@ -40,6 +44,23 @@ void Vixmount_FreeVolumeDetails(VixmountVolumeDetails *details);
  * tmpDirectory (NULL: the default).  VixMntapi_Init does this too.  Returns
  * the number of sets cleaned up, or -1. */
 int Vixmount_CleanupStale(const char *tmpDirectory);
+
+/* How an open disk set reaches the kernel (the bridge chosen at OpenDisks:
+ * the configuration key vixmount.bridge = auto|kernel|fuse, overridden by
+ * the environment variable VIXMOUNT_BRIDGE; auto takes the kernel's NBD
+ * driver where it is present or `modprobe nbd` loads it, else FUSE). */
+typedef struct {
+   char   *bridge;             /* "kernel" or "fuse" */
+   char   *reason;             /* why this one, for humans */
+   uint32  numDisks;
+   char  **diskDevices;        /* numDisks entries: "/dev/nbd3" (kernel) or
+                                  the bridge's file for the disk (FUSE) */
+   char   *nbdInterface;       /* "netlink" or "ioctl"; NULL on FUSE */
+   uint32  nbdConnections;     /* sockets per NBD device; 0 on FUSE */
+} VixmountBridgeInfo;
+
+VixError Vixmount_GetBridgeInfo(VixDiskSetHandle diskSet, VixmountBridgeInfo **info);
+void Vixmount_FreeBridgeInfo(VixmountBridgeInfo *info);
 
 #ifdef __cplusplus
 }

@@ -36,8 +36,10 @@ extern struct vx_logger vxm_logger;
 char *vxm_base_dir (const char *tmp_directory);
 
 /* The journal.  Lines: "owner PID START", "nbdkit SOCK" (sets that run
- * nbdkit), "fuse DIR",
- * "loop FILE", "mount DIR", "pid NAME PID START". */
+ * nbdkit), "fuse DIR", "loop FILE", "mount DIR", "pid NAME PID START", and
+ * on the kernel bridge "nbd BACKEND" (before an attach), "nbddev INDEX
+ * BACKEND HOLDER" (after it; HOLDER: the ioctl interface's NBD_DO_IT
+ * child, else 0), "dm NAME" (before a table is made). */
 struct vxm_state {
   char *dir;                 /* the set's directory */
   int fd;                    /* journal, O_APPEND */

@@ -1,5 +1,6 @@
 /* vixmount mount layer: teardown of a set from its journal, backwards
- * (mounts, loop devices, FUSE, processes, nbdkit last), and the clean-up of
+ * (mounts, then loop devices or dm tables, NBD devices, FUSE, processes,
+ * nbdkit last: each one frees what the previous held), and the clean-up of
  * sets whose owner died. */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,57 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "kernel.h"
+
+/* Disconnect /dev/nbd<index> if it is still the one the journal names: its
+ * backend identifier (netlink) or the pid in NBD_DO_IT (ioctl) must match,
+ * so that a device someone else took since is never touched. */
+static int
+nbd_undo (const char *arg)
+{
+  char backend[256], shown[256], pid[32], err[512];
+  int index;
+  long holder = 0;
+
+  if (sscanf (arg, "%d %255s %ld", &index, backend, &holder) < 2 || index < 0)
+    return 0;
+  if (!vxk_nbd_connected (index))
+    return 0;
+  if (vxk_nbd_backend (index, shown, sizeof shown) == 0 && shown[0]) {
+    if (strcmp (shown, backend) != 0)
+      return 0;
+  }
+  else if (holder > 0
+           && (vxk_sysfs_read (index, "pid", pid, sizeof pid) == -1 || atol (pid) != holder))
+    return 0;
+  if (vxk_nbd_detach (index, err, sizeof err) == -1) {
+    vx_log (VX_ERROR, "%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Every NBD device and dm table whose identity names set ID, whatever the
+ * journal says (an attach whose answer was never written). */
+static int
+sweep_kernel (const char *id)
+{
+  char prefix[300], err[512];
+  int idx[64], failed = 0;
+  size_t n;
+
+  snprintf (prefix, sizeof prefix, "vixmount-%s-", id);
+  if (vxk_dm_usable (false) && vxk_dm_remove_prefix (prefix) > 0)
+    failed = -1;
+  snprintf (prefix, sizeof prefix, "vixmount:%s:", id);
+  n = vxk_nbd_find (prefix, idx, 64);
+  for (size_t i = 0; i < n && i < 64; i++)
+    if (vxk_nbd_detach (idx[i], err, sizeof err) == -1) {
+      vx_log (VX_ERROR, "%s", err);
+      failed = -1;
+    }
+  return failed;
+}
 
 struct entry { char kind[16]; char arg[PATH_MAX]; long pid; unsigned long long start; };
 
@@ -65,6 +117,17 @@ vxm_teardown_dir (const char *dir, bool force)
     }
     else if (strcmp (e->kind, "loop") == 0)
       vxm_loop_detach_file (e->arg);
+    else if (strcmp (e->kind, "dm") == 0) {
+      char err[512];
+      if (vxk_dm_usable (false) && vxk_dm_remove (e->arg, err, sizeof err) == -1) {
+        vx_log (VX_ERROR, "%s", err);
+        failed = -1;
+      }
+    }
+    else if (strcmp (e->kind, "nbddev") == 0) {
+      if (nbd_undo (e->arg) == -1)
+        failed = -1;
+    }
     else if (strcmp (e->kind, "pid") == 0 && strcmp (e->arg, "nbdkit") != 0)
       vxm_stop ((pid_t) e->pid, e->start, 2000);
     else if (strcmp (e->kind, "fuse") == 0) {
@@ -74,6 +137,15 @@ vxm_teardown_dir (const char *dir, bool force)
       }
     }
   }
+  /* NBD devices and dm tables of the set that the journal lost */
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (ent[i].kind, "nbd") == 0) {
+      const char *id = strrchr (dir, '/') ? strrchr (dir, '/') + 1 : dir;
+      if (sweep_kernel (id) == -1)
+        failed = -1;
+      break;
+    }
+  /* the server goes last: a device still connected to it would fail */
   for (size_t i = n; i-- > 0; )
     if (strcmp (ent[i].kind, "pid") == 0 && strcmp (ent[i].arg, "nbdkit") == 0)
       vxm_stop ((pid_t) ent[i].pid, ent[i].start, 2000);

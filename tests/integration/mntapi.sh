@@ -1,8 +1,13 @@
 #!/bin/bash
 # libvixMntapi through its C API (tests/mntapi-client, written like VMware's
-# mount sample), on the userspace bridge: vixmount-fuse + loop, reading the
-# VMDKs in-process for read-only sets (no nbdkit), through nbdkit for
-# read-write sets.
+# mount sample), on the bridge VIXMOUNT_BRIDGE names:
+#  - fuse (the default here, whose kernel has no nbd): vixmount-fuse + loop,
+#    reading the VMDKs in-process for read-only sets (no nbdkit), through
+#    nbdkit for read-write sets;
+#  - kernel (tests/vm/mntapi-kernel.sh runs this script so in a guest):
+#    nbdkit serving every disk (copy-on-write for read-only sets), each disk
+#    a /dev/nbdN, partitions from the kernel's own scan, device-mapper for a
+#    read-only mount in a read-write set.
 #  - volumes of an MBR disk (primary, extended, logical), a GPT disk and a
 #    disk without a partition table, opened as one set: type, offset, size,
 #    filesystem, label and UUID match sfdisk and blkid on the raw images;
@@ -17,7 +22,9 @@
 . "$top_srcdir/tests/lib/common.sh"
 need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs mcopy ntfs-3g blkid qemu-img python3 jq
 require_root "loop devices, mounts"
+KERNEL=0; [ "${VIXMOUNT_BRIDGE:-}" = kernel ] && KERNEL=1
 CLIENT="$top_builddir/tests/mntapi-client"
+. "$top_srcdir/tests/lib/mntapi.sh"    # run_client, release, mounted_at, ...
 . "$top_srcdir/tests/lib/plugin.sh"      # NBDKIT_ENV: sanitizer runtimes for nbdkit
 d=$(scratch)
 cd "$d" || bail "cd"
@@ -124,37 +131,12 @@ print(json.dumps({"name": "d2", "disk": 2, "partno": 0, "offset": 0, "length": 6
                   "fs": fs, "label": label, "uuid": uuid}))
 EOF
 
-# run_client OUT ARGS...: the client in the background, holding its set until
-# release OUT; waits for "ready" (or its end)
-declare -A CPID
-CLIENT_FDS=()
-run_client() {
-  local out=$1 close= f; shift
-  rm -f "$out" "$out.fifo"; mkfifo "$out.fifo"
-  # a client must not inherit the input ends we hold for the other clients
-  for f in "${CLIENT_FDS[@]}"; do close+=" $f>&-"; done
-  eval '"$CLIENT" --hold "$@" < "$out.fifo" > "$out" 2> "$out.err"'"$close &"
-  CPID[$out]=$!
-  exec {fd}> "$out.fifo"; eval "FD_${out//[^a-zA-Z0-9]/_}=$fd"
-  CLIENT_FDS+=("$fd")
-  for _ in $(seq 600); do grep -q '^ready$\|^open-failed\|^closed' "$out" 2>/dev/null && break; sleep 0.1; done
-}
-release() {  # OUT: end the client's input; it cleans up and exits (60 s at most)
-  local v="FD_${1//[^a-zA-Z0-9]/_}" pid=${CPID[$1]} i f keep=()
-  eval "exec ${!v}>&-"
-  for f in "${CLIENT_FDS[@]}"; do [ "$f" = "${!v}" ] || keep+=("$f"); done
-  CLIENT_FDS=("${keep[@]}")
-  for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    ok 1 "client $1 did not finish its clean-up in 60 s"
-    diag "$(tail -5 "$1") / $(tail -5 "$1.err")"
-    kill -9 "$pid"
-  fi
-  wait "$pid"
-}
-mounted_at() { awk -v n="$2" '$1 == "mounted" && $2 == n {print $3}' "$1"; }
 leftovers() {  # what of the sets under $d/rt is still around
-  { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep; } 2>/dev/null
+  { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep
+    if [ $KERNEL = 1 ]; then   # NBD devices and dm tables of ours
+      for b in /sys/block/nbd*/pid; do [ -e "$b" ] && echo "connected ${b%/pid}"; done
+      dmsetup ls 2>/dev/null | grep '^vixmount-'
+    fi; } 2>/dev/null
 }
 
 # --- 1. one set of three disks, read-only, everything mountable mounted
@@ -200,6 +182,8 @@ is "$bad" 0 "all $(wc -l < manifest) files read through the mounts have the sour
 opts=$(grep " $(mounted_at all.out d0p1) " /proc/mounts | awk '{print $4}')
 case ,$opts, in *,ro,*nosuid*nodev*noexec*) ok 0 "read-only mount options: $opts";; *) ok 1 "mount options: $opts";; esac
 is "$(grep " $(mounted_at all.out d0p2) " /proc/mounts | grep -c nouuid)" 1 "xfs mounts with nouuid"
+if [ $KERNEL = 0 ]; then
+is "$(bridge_of all.out)" fuse "GetBridgeInfo: the FUSE bridge (this kernel has no nbd)"
 # how the set runs: in-process reads for read-only sets, direct-I/O loops
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -o -- '--vmdk d[0-9]*=[^ ]*' | sort | tr '\n' ' ')" \
   "--vmdk d0=$d/A.vmdk --vmdk d1=$d/B.vmdk --vmdk d2=$d/C.vmdk " \
@@ -214,6 +198,46 @@ for l in $(losetup -a | grep -F "$d/rt/" | cut -d: -f1); do
 done
 is "$dio" 1111111 "the 7 loop devices do direct I/O (no second page cache under the filesystem)"
 is "$(tr ' ' '\n' <<< "$ra" | grep . | sort -u)" 4096 "their read-ahead is 4 MiB"
+else
+# the kernel bridge: every disk a /dev/nbdN of ours, partitions from the
+# kernel's scan equal to discovery, one copy-on-write nbdkit, no FUSE
+read -r _ kb kif kconn kdevs <<< "$(grep '^bridge ' all.out)"
+is "$kb" kernel "GetBridgeInfo: the kernel bridge ($kif, $kconn connections per device: $kdevs)"
+IFS=, read -r -a NBDS <<< "$kdevs"
+bad=0
+for i in 0 1 2; do
+  n=${NBDS[$i]#/dev/}
+  [ -e "/sys/block/$n/pid" ] && [ "$(cat "/sys/block/$n/backend" 2>/dev/null)" = "vixmount:$(basename "$mp"):d$i" ] || {
+    diag "disk $i: $n pid $(cat "/sys/block/$n/pid" 2>&1) backend $(cat "/sys/block/$n/backend" 2>&1)"; bad=$((bad + 1)); }
+done
+is "$bad" 0 "each disk is a connected /dev/nbdN whose backend names the set and disk (${NBDS[*]})"
+[ "$kif" = netlink ] && [ "$kconn" -ge 2 ]; ok $? "attached through netlink with several connections (multi-conn): $kif, $kconn"
+python3 - all.out "${NBDS[@]}" <<'EOF' | sed 's/^/# /'
+import json, os, sys
+vols = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+devs = sys.argv[2:]
+bad = 0; seen = 0
+for v in vols:
+    if v["partno"] == 0 or v["why"] == "extended partition container":
+        continue
+    n = os.path.basename(devs[v["disk"]]); p = "/sys/block/%s/%sp%d" % (n, n, v["partno"])
+    if not os.path.exists(p):
+        print("no kernel partition", p); bad += 1; continue
+    start = int(open(p + "/start").read()) * 512; size = int(open(p + "/size").read()) * 512
+    seen += 1
+    if (start, size) != (v["offset"], v["length"]):
+        print(v["name"], "kernel", start, size, "discovery", v["offset"], v["length"]); bad += 1
+open("kparts", "w").write("%d %d" % (bad, seen))
+EOF
+is "$(cat kparts)" "0 8" "the kernel's 8 partitions of /dev/nbdN equal discovery's (number, offset, size)"
+is "$(grep '^device ' all.out | awk '{print $2, $3}' | sort | tr '\n' ' ')" \
+   "d0p1 ${NBDS[0]}p1 d0p2 ${NBDS[0]}p2 d0p5 ${NBDS[0]}p5 d1p1 ${NBDS[1]}p1 d1p2 ${NBDS[1]}p2 d1p3 ${NBDS[1]}p3 d2 ${NBDS[2]} " \
+   "each volume mounts from its kernel partition (or the whole /dev/nbdN)"
+is "$(pgrep -af vixmount-fuse | grep -cF "$d/rt/")" 0 "no FUSE bridge runs on the kernel bridge"
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- 'cow=true')" 1 \
+  "one nbdkit serves the read-only set, as copy-on-write exports (cow=true)"
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- ' -r ')" 0 "... which the kernel may write (journal replay)"
+fi
 # parallel readers on the set's mounts
 find "$(mounted_at all.out d0p1)" "$(mounted_at all.out d1p3)" "$(mounted_at all.out d0p2)" -type f ! -path '*lost+found*' \
   | xargs -P 8 -n 1 sha256sum > par.sums 2>&1
@@ -229,8 +253,12 @@ is "$(vmdk_sums)" "$sums0" "the VMDK files are unchanged after a read-only set"
 run_client rw.out --rw --mount d0p1:rw --mount d2:rw A.vmdk C.vmdk
 m=$(mounted_at rw.out d0p1)
 grep -q " $m ext4 rw," /proc/mounts; ok $? "read-write mount of an ext4 volume"
+if [ $KERNEL = 0 ]; then
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- '--vmdk\|--cow')" 0 \
   "a read-write set's bridge reads and writes through nbdkit only (no --vmdk, no --cow)"
+else
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- 'cow=true')" 0 "a read-write set's nbdkit writes the VMDKs (no cow=true)"
+fi
 is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -vc -- ' -r ')" 1 "a read-write set runs one nbdkit, writable (no -r)"
 echo "written through vixmount" > "$m/new.txt"; ok $? "write a file into it"
 echo "and the flat disk" > "$(mounted_at rw.out d2)/new2.txt"
@@ -240,6 +268,22 @@ run_client ro2.out --mount d0p1 --mount d2 A.vmdk C.vmdk
 is "$(cat "$(mounted_at ro2.out d0p1)/new.txt")" "written through vixmount" "a later read-only open sees the file (monolithicSparse)"
 is "$(cat "$(mounted_at ro2.out d2)/new2.txt")" "and the flat disk" "and on the twoGbMaxExtentFlat disk"
 release ro2.out
+
+# --- 2a. a read-only mount in a read-write set: a read-only device under it
+# (a read-only loop device; on the kernel bridge a read-only dm table), so
+# not even a journal replay reaches the disk
+run_client rwro.out --rw --mount d0p1 A.vmdk
+dev=$(device_of rwro.out d0p1)
+is "$(cat "/sys/class/block/${dev#/dev/}/ro" 2>/dev/null)" 1 "read-only mount of a read-write set: its device $dev is read-only"
+is "$(cat "$(mounted_at rwro.out d0p1)/new.txt" 2>/dev/null)" "written through vixmount" "... and reads the volume"
+if [ $KERNEL = 1 ]; then
+  dmname=$(cat "/sys/class/block/${dev#/dev/}/dm/name" 2>/dev/null)
+  case $dmname in vixmount-set-*-d0p1) ok 0 "it is a private device-mapper table ($dmname)";; *) ok 1 "dm name '$dmname'";; esac
+  is "$(dmsetup table "$dmname" 2>/dev/null | awk '{print $3, $5}')" "linear $(grep -m1 '^{"name": "d0p1"' rwro.out | jq '.offset / 512')" \
+     "its table is one linear target at the partition's start"
+fi
+release rwro.out
+is "$(leftovers)" "" "after CloseDiskSet nothing of it is left (mount, device, process)"
 
 # --- 2b. a set from disks the caller opened with VixDiskLib_Open
 run_client h.out --handles --mount d0p1 --mount d1p2 A.vmdk B.vmdk
@@ -288,7 +332,8 @@ release s1.out; release s2.out
 run_client w1.out --rw A.vmdk
 "$CLIENT" --rw A.vmdk > w2.out 2> w2.err
 is "$(awk '/^open-failed/ {print $2}' w2.out)" 15 "a second read-write open fails with VIX_E_FILE_ALREADY_LOCKED"
-grep -q "in use by process ${CPID[w1.out]}" w2.err; ok $? "its message names the holder's pid: $(grep -m1 -o 'in use by process [0-9]* ([^)]*)' w2.err)"
+grep -q "in use by process ${CPID[w1.out]}" w2.err; ok $? "its message names the holder's pid: $(grep -m1 -o 'in use by process [0-9]* ([^)]*)' w2.err)" ||
+  diag "$(cat w2.err)"
 "$CLIENT" A.vmdk > r2.out 2>&1
 is "$(awk '/^open-failed/ {print $2}' r2.out)" 15 "a read-only open is refused while it is open read-write"
 release w1.out
@@ -305,8 +350,13 @@ ok $? "a read-only set of 9 empty disks opens and closes (one bridge, 9 local ex
 "$CLIENT" Achild.vmdk > chain.out 2>&1
 is "$(awk '/^volumes/ {print $2}' chain.out)" 6 "a snapshot link shows its parent's 6 MBR volumes"
 run_client sl.out --single-link Achild.vmdk
+if [ $KERNEL = 0 ]; then
 is "$(pgrep -a vixmount-fuse | grep -F "$d/rt/" | grep -c -- "--single-link .*--vmdk d0=$d/Achild.vmdk")" 1 \
   "VIXDISKLIB_FLAG_OPEN_SINGLE_LINK (read-only): the bridge opens the link alone (--single-link)"
+else
+is "$(pgrep -a nbdkit | grep -F "$d/rt/" | grep -c -- "single-link=true.*file=$d/Achild.vmdk")" 1 \
+  "VIXDISKLIB_FLAG_OPEN_SINGLE_LINK (read-only): nbdkit serves the link alone (single-link=true)"
+fi
 release sl.out
 for rw in "" --rw; do
   "$CLIENT" $rw --single-link Achild.vmdk > single.out 2>&1

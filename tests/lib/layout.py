@@ -29,11 +29,13 @@ ALLOWED = {
     "disklib": {"common/utils", "common/vmdk", "common/vix", "disklib/include"},
     "bridge/fuse": {"common/utils", "common/vmdk", "common/vix", "common/cow",
                     "disklib/include"},
+    "bridge/kernel": {"common/utils"},
     "mntapi/discover": {"common/utils"},
-    "mntapi/mount": {"common/utils", "common/vix", "disklib/include"},
+    "mntapi/mount": {"common/utils", "common/vix", "disklib/include", "bridge/kernel"},
     "mntapi/include": {"disklib/include"},
     "mntapi": {"common/utils", "common/vmdk", "common/vix", "disklib/include",
-               "disklib", "mntapi/include", "mntapi/discover", "mntapi/mount"},
+               "disklib", "mntapi/include", "mntapi/discover", "mntapi/mount",
+               "bridge/kernel"},
     "cli": {"common/utils", "common/vmdk", "common/vix", "disklib/include",
             "disklib", "mntapi/include", "mntapi"},
     # tests may use anything
@@ -42,7 +44,7 @@ ALLOWED = {
 PARTS = sorted(ALLOWED, key=len, reverse=True)   # longest prefix first
 INCLUDE_DIRS = ["common/utils", "common/vmdk", "common/vix", "common/cow",
                 "disklib/include", "mntapi/include", "mntapi/discover",
-                "mntapi/mount", "bridge/fuse", "tests/unit"]
+                "mntapi/mount", "bridge/fuse", "bridge/kernel", "tests/unit"]
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 n = 0

@@ -113,6 +113,21 @@ main (int argc, char **argv)
     printf ("set openFlags=%u mountPath=%s\n", si->openFlags, si->mountPath);
     VixMntapi_FreeDiskSetInfo (si);
   }
+  {
+    /* the bridge: "bridge kernel netlink 2 /dev/nbd0,/dev/nbd1" */
+    VixmountBridgeInfo *bi = NULL;
+    e = Vixmount_GetBridgeInfo (set, &bi);
+    if (VIX_SUCCEEDED (e)) {
+      printf ("bridge %s %s %u ", bi->bridge, bi->nbdInterface ? bi->nbdInterface : "-",
+              bi->nbdConnections);
+      for (uint32 k = 0; k < bi->numDisks; k++)
+        printf ("%s%s", k ? "," : "", bi->diskDevices[k]);
+      printf ("\n");
+      Vixmount_FreeBridgeInfo (bi);
+    }
+    else
+      printf ("bridge-failed %" PRIu64 "\n", e);
+  }
   e = VixMntapi_GetVolumeHandles (set, &nvols, &vols);
   if (VIX_FAILED (e)) {
     printf ("volumes-failed %" PRIu64 "\n", e);
@@ -167,6 +182,10 @@ main (int argc, char **argv)
         VixMntapi_GetVolumeInfo (vols[v], &mi);
         printf ("mounted %s %s\n", d->name, mi && mi->symbolicLink ? mi->symbolicLink : "<null>");
         VixMntapi_FreeVolumeInfo (mi);
+        VixmountVolumeDetails *md = NULL;
+        if (VIX_SUCCEEDED (Vixmount_GetVolumeDetails (vols[v], &md)))
+          printf ("device %s %s\n", d->name, md->device ? md->device : "<null>");
+        Vixmount_FreeVolumeDetails (md);
         e = VixMntapi_MountVolume (vols[v], !want_rw);
         printf ("remount %s %" PRIu64 "\n", d->name, e);
       }

@@ -120,6 +120,20 @@ test_values (void)
   ok (has_note (&cfg, VX_WARNING, "is not TRUE or FALSE"),
       "a bad boolean gives a warning");
   vx_config_free (&cfg);
+
+  cfg = parse ("# nothing\n");
+  is_int (cfg.bridge, VX_BRIDGE_UNSET, "vixmount.bridge unset by default");
+  vx_config_free (&cfg);
+  cfg = parse ("vixmount.bridge = Kernel\n");
+  is_int (cfg.bridge, VX_BRIDGE_KERNEL, "vixmount.bridge = Kernel (any case)");
+  vx_config_free (&cfg);
+  cfg = parse ("vixmount.bridge = fuse\nvixmount.bridge = nbd\n");
+  is_int (cfg.bridge, VX_BRIDGE_FUSE, "a bad bridge keeps the previous value");
+  ok (has_note (&cfg, VX_WARNING, "test.conf:2: vixmount.bridge: \"nbd\" is not auto, "
+                "kernel or fuse"), "... and gives a warning naming file, line and value");
+  vx_config_free (&cfg);
+  is_int (vx_bridge_parse ("AUTO"), VX_BRIDGE_AUTO, "vx_bridge_parse auto");
+  is_int (vx_bridge_parse (""), -1, "vx_bridge_parse refuses the empty string");
 }
 
 static void
