@@ -112,6 +112,7 @@ vxm_kernel_attach (struct VixDiskSetHandleStruct *s)
     struct vxk_attach a = {
       .socket = s->sock, .export_name = name, .backend = backend,
       .max_conns = connections (), .iface = iface,
+      .read_ahead_kb = 4096,    /* as the FUSE bridge's loop devices */
     };
     snprintf (name, sizeof name, "%zu", i);
     snprintf (backend, sizeof backend, "vixmount:%s:d%zu", s->id, i);

@@ -74,6 +74,7 @@ struct vxk_attach {
   const char *backend;     /* identifier of the device's owner */
   unsigned max_conns;      /* connections if the server allows multi-conn */
   enum vxk_iface iface;
+  unsigned read_ahead_kb;  /* the device's read-ahead (0: the kernel's) */
 };
 struct vxk_device {
   int index;               /* /dev/nbd<index> */

@@ -14,6 +14,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 need sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy qemu-img jq dmsetup sha256sum
 require_root "nbd, loop devices, mounts"
+diag "guest kernel $(uname -r), $(nproc) CPUs"
 CLIENT="$top_builddir/tests/mntapi-client"
 . "$top_srcdir/tests/lib/mntapi.sh"
 modprobe loop && modprobe fuse || bail "modprobe loop fuse"
