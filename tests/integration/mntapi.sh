@@ -32,25 +32,13 @@ fi
 # mkfs.xfs refuses filesystems under 300 MB unless it is told this is a test
 export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 
-LOOPS=()
-cleanup_loops() { local l; for l in "${LOOPS[@]}"; do umount "$l" 2>/dev/null; losetup -d "$l" 2>/dev/null; done; }
-on_exit cleanup_loops
-on_exit "'$top_builddir/vixmount-cleanup' '$d' > /dev/null"
+. "$top_srcdir/tests/lib/mntapi-run.sh"   # LOOPS, fill, run_client, release, mounted_at, leftovers
 
 # part IMG START_SECTOR SECTORS: $l = a loop device over that range, detached
 # at exit (runs in this shell: a $(...) subshell would lose the registration)
 part() {
   l=$(losetup -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1") || bail "losetup"
   LOOPS+=("$l")
-}
-# fill DIR TAG: a few files of known content; manifest lines "TAG PATH SHA256"
-fill() {
-  mkdir -p "$1/sub"
-  head -c 3000000 /dev/urandom > "$1/big.bin"
-  echo "hello from $2" > "$1/hello.txt"
-  head -c 70000 /dev/urandom > "$1/sub/small.bin"
-  (cd "$1" && find . -type f ! -path './lost+found/*' -printf '%P\n' | sort | while read -r f; do
-     echo "$2 $f $(sha256sum < "$f" | cut -c1-64)"; done) >> manifest
 }
 mnt=$d/m; mkdir -p "$mnt"
 populate() {  # DEV TYPE TAG
@@ -124,39 +112,6 @@ print(json.dumps({"name": "d2", "disk": 2, "partno": 0, "offset": 0, "length": 6
                   "fs": fs, "label": label, "uuid": uuid}))
 EOF
 
-# run_client OUT ARGS...: the client in the background, holding its set until
-# release OUT; waits for "ready" (or its end)
-declare -A CPID
-CLIENT_FDS=()
-run_client() {
-  local out=$1 close= f; shift
-  rm -f "$out" "$out.fifo"; mkfifo "$out.fifo"
-  # a client must not inherit the input ends we hold for the other clients
-  for f in "${CLIENT_FDS[@]}"; do close+=" $f>&-"; done
-  eval '"$CLIENT" --hold "$@" < "$out.fifo" > "$out" 2> "$out.err"'"$close &"
-  CPID[$out]=$!
-  exec {fd}> "$out.fifo"; eval "FD_${out//[^a-zA-Z0-9]/_}=$fd"
-  CLIENT_FDS+=("$fd")
-  for _ in $(seq 600); do grep -q '^ready$\|^open-failed\|^closed' "$out" 2>/dev/null && break; sleep 0.1; done
-}
-release() {  # OUT: end the client's input; it cleans up and exits (60 s at most)
-  local v="FD_${1//[^a-zA-Z0-9]/_}" pid=${CPID[$1]} i f keep=()
-  eval "exec ${!v}>&-"
-  for f in "${CLIENT_FDS[@]}"; do [ "$f" = "${!v}" ] || keep+=("$f"); done
-  CLIENT_FDS=("${keep[@]}")
-  for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    ok 1 "client $1 did not finish its clean-up in 60 s"
-    diag "$(tail -5 "$1") / $(tail -5 "$1.err")"
-    kill -9 "$pid"
-  fi
-  wait "$pid"
-}
-mounted_at() { awk -v n="$2" '$1 == "mounted" && $2 == n {print $3}' "$1"; }
-leftovers() {  # what of the sets under $d/rt is still around
-  { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep; } 2>/dev/null
-}
-
 # --- 1. one set of three disks, read-only, everything mountable mounted
 run_client all.out --mount-all --mount d0p3 --mount d0p6 --mount d0p7 A.vmdk B.vmdk C.vmdk
 grep -q '^ready$' all.out; ok $? "OpenDisks of three disks, volumes mounted (set $(awk '/^set/ {print $3}' all.out))"
@@ -164,21 +119,9 @@ is "$(awk '/^set/ {print $2}' all.out)" "openFlags=4" "GetDiskSetInfo: openFlags
 mp=$(awk '/^set/ {sub("mountPath=", "", $3); print $3}' all.out)
 case $mp in "$d/rt/vixmount/set-"*) ok 0 "mountPath is the set's directory under tmpDirectory";; *) ok 1 "mountPath $mp";; esac
 is "$(grep -c '^{' all.out)" 10 "GetVolumeHandles: 10 volumes (MBR 6, GPT 3, whole disk 1)"
-python3 - all.out expected.json <<'EOF' | sed 's/^/# /'
-import json, sys
-got = {j["name"]: j for j in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
-bad = 0
-for l in open(sys.argv[2]):
-    e = json.loads(l)
-    g = got.get(e["name"])
-    if g is None:
-        print("missing volume", e["name"]); bad += 1; continue
-    for k in ("disk", "partno", "offset", "length", "fs", "label", "uuid"):
-        if e[k] is not None and g[k] != e[k]:
-            print(e["name"], k, "got", g[k], "expected", e[k]); bad += 1
-open("volcheck", "w").write(str(bad))
-EOF
-is "$(cat volcheck)" 0 "every volume's disk, number, offset, size, filesystem, label and UUID match sfdisk/blkid"
+python3 "$top_srcdir/tests/lib/volcheck.py" all.out expected.json > volcheck
+is "$(tail -1 volcheck)" 0 "every volume's disk, number, offset, size, filesystem, label and UUID match sfdisk/blkid" ||
+  head -n -1 volcheck
 vol() { grep "^{\"name\": \"$1\"" all.out | jq -r "$2"; }
 is "$(vol d0p1 .type) $(vol d1p2 .type) $(vol d2 .type)" "1 2 0" "VixVolumeInfo.type: MBR=BASIC_PARTITION, GPT=GPT_PARTITION, whole disk=UNKNOWN"
 is "$(vol d1p2 .partName) $(vol d1p1 .partType)" "home c12a7328-f81f-11d2-ba4b-00a0c93ec93b" "GPT names and type GUIDs"
