@@ -32,6 +32,8 @@
  *               and the bridge's control file
  *   diskset.c   OpenDisks/OpenDiskSet/CloseDiskSet, discovery, set info
  *   volume.c    MountVolume/DismountVolume, volume info and details
+ *   compose.c   a volume of several segments (LVM) as the bridge's
+ *               compose line
  *   discover/   volumes of a disk set (libblkid): volume.h
  *   mount/      the set directory's journal, loop devices, kernel mounts,
  *               teardown (runtime.h, mount.h)
@@ -188,6 +190,11 @@ void vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh);
 /* One line to the bridge's .control file: 0, or -1 with errno. */
 int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
   VXM_PRINTF (2, 3);
+
+/* ---- compose.c ---------------------------------------------------------- */
+/* The .control line that makes V's file on the bridge ("compose NAME
+ * linear ... striped ...\n"), malloc'd; NULL when out of memory. */
+char *vxm_compose_line (const struct vx_volume *v);
 
 /* ---- diskset.c ---------------------------------------------------------- */
 /* Undo and free everything of a set, whatever state it is in (glock held). */

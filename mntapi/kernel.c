@@ -150,7 +150,8 @@ vxm_kernel_match (struct VixDiskSetHandleStruct *s)
     struct vxm_kdisk *kd;
 
     vh->kdev[0] = '\0';
-    if (v->nseg != 1 || v->seg[0].disk >= s->ndisks)
+    if (v->nseg != 1 || v->seg[0].nstripes || v->kind == VX_VOL_LVM
+        || v->seg[0].disk >= s->ndisks)
       continue;                 /* composed: device-mapper */
     kd = &s->kd[v->seg[0].disk];
     if (v->kind == VX_VOL_WHOLE_DISK) {
@@ -190,7 +191,6 @@ vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly)
   struct vx_volume *v = vh->v;
   struct vxk_dm_target *t;
   char **params, uuid[160], err[512];
-  uint64_t at = 0;
   VixError e = VIX_OK;
 
   vh->dmname[0] = '\0';
@@ -209,23 +209,44 @@ vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly)
     free (params);
     return VIX_E_OUT_OF_MEMORY;
   }
+  /* one target per segment, as device-mapper lays them out: linear
+   * ("DEV OFFSET") or striped ("N CHUNK DEV OFFSET ..."), in sectors */
   for (size_t i = 0; i < v->nseg && e == VIX_OK; i++) {
     const struct vx_segment *g = &v->seg[i];
-    if (g->disk >= s->ndisks || g->offset % 512 || g->length % 512 || g->length == 0)
-      e = vxm_fail (VIX_E_MNTAPI_PARTITION_RANGE, "MountVolume: %s: segment %zu is not whole "
-                    "sectors of a disk of the set", v->name, i);
-    else if (asprintf (&params[i], "/dev/nbd%d %llu", s->kd[g->disk].index,
-                       (unsigned long long) (g->offset / 512)) < 0) {
-      params[i] = NULL;
+    size_t cap = 64 + (g->nstripes ? g->nstripes : 1) * 48, len = 0;
+    bool ok = g->length && g->length % 512 == 0 && g->start % 512 == 0;
+    if (!(params[i] = malloc (cap))) {
       e = VIX_E_OUT_OF_MEMORY;
+      break;
+    }
+    if (g->nstripes == 0) {
+      ok = ok && g->disk < s->ndisks && g->offset % 512 == 0;
+      if (ok)
+        snprintf (params[i], cap, "/dev/nbd%d %llu", s->kd[g->disk].index,
+                  (unsigned long long) (g->offset / 512));
     }
     else {
-      t[i] = (struct vxk_dm_target) { at, g->length / 512, "linear", params[i] };
-      at += g->length / 512;
+      ok = ok && g->stripe_size && g->stripe_size % 512 == 0;
+      len = (size_t) snprintf (params[i], cap, "%u %llu", g->nstripes,
+                               (unsigned long long) (g->stripe_size / 512));
+      for (unsigned k = 0; ok && k < g->nstripes; k++) {
+        ok = g->stripe[k].disk < s->ndisks && g->stripe[k].offset % 512 == 0;
+        if (ok)
+          len += (size_t) snprintf (params[i] + len, cap - len, " /dev/nbd%d %llu",
+                                    s->kd[g->stripe[k].disk].index,
+                                    (unsigned long long) (g->stripe[k].offset / 512));
+      }
     }
+    if (!ok)
+      e = vxm_fail (VIX_E_MNTAPI_PARTITION_RANGE, "MountVolume: %s: segment %zu is not whole "
+                    "sectors of the disks of the set", v->name, i);
+    else
+      t[i] = (struct vxk_dm_target) { g->start / 512, g->length / 512,
+                                      g->nstripes ? "striped" : "linear", params[i] };
   }
-  snprintf (vh->dmname, sizeof vh->dmname, "vixmount-%s-%s", s->id, v->name);
-  snprintf (uuid, sizeof uuid, "VIXMOUNT-%s-%s", s->id, v->name);
+  /* file-safe names ("VG-LV", dashes doubled), never a '/' */
+  snprintf (vh->dmname, sizeof vh->dmname, "vixmount-%s-%s", s->id, vx_volume_fname (v));
+  snprintf (uuid, sizeof uuid, "VIXMOUNT-%s-%s", s->id, vx_volume_fname (v));
   if (e == VIX_OK && vxm_state_add (&s->st, "dm %s", vh->dmname) == -1)
     e = vxm_fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "MountVolume: cannot write %s/state",
                   s->st.dir);

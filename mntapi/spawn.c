@@ -217,19 +217,21 @@ vxm_start_bridge (struct VixDiskSetHandleStruct *s)
 int
 vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
 {
-  char path[PATH_MAX], line[512];
+  char path[PATH_MAX], *line;
   va_list ap;
   int fd, n, r = 0;
 
   va_start (ap, fmt);
-  n = vsnprintf (line, sizeof line, fmt, ap);
+  n = vasprintf (&line, fmt, ap);   /* compose lines can be long */
   va_end (ap);
+  if (n < 0)
+    return -1;
   snprintf (path, sizeof path, "%s/.control", s->fuse_dir);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write (fd, line, (size_t) n) != n)
     r = -1;
   if (fd >= 0)
     close (fd);
+  free (line);
   return r;
 }
-

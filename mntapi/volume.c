@@ -19,7 +19,7 @@ static void
 release (struct VixVolumeHandleStruct *vh)
 {
   if (vh->own_file)
-    vxm_bridge_control (vh->set, "remove %s\n", vh->v->name);
+    vxm_bridge_control (vh->set, "remove %s\n", vx_volume_fname (vh->v));
   vh->own_file = false;
   if (vh->set->bridge == VX_BRIDGE_KERNEL)
     vxm_kernel_volume_release (vh);
@@ -41,10 +41,24 @@ fuse_volume_dev (struct VixVolumeHandleStruct *vh, enum vxm_mount_mode how, int 
   struct vx_volume *v = vh->v;
   char err[1024];
 
-  if (v->nseg != 1)
-    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s spans several segments "
-                     "(not supported on the userspace bridge yet)", v->name);
-  if (v->seg[0].offset == 0 && v->seg[0].length == vmdk_size (s->vd[v->seg[0].disk])) {
+  /* the bridge file: the whole disk, a range of it added for the volume,
+   * or a file composed of its segments (an LVM logical volume) */
+  if (v->nseg != 1 || v->seg[0].nstripes || v->kind == VX_VOL_LVM) {
+    char *line = vxm_compose_line (v);
+    if (!line || asprintf (&vh->file, "%s/%s", s->fuse_dir, vx_volume_fname (v)) < 0) {
+      free (line);
+      vh->file = NULL;
+      return VIX_E_OUT_OF_MEMORY;
+    }
+    if (vxm_bridge_control (s, "%s", line) == -1) {
+      free (line);
+      return vxm_fail (VIX_E_MNTAPI_DAEMON, "MountVolume: the FUSE bridge refused volume %s: %s",
+                       v->name, strerror (errno));
+    }
+    free (line);
+    vh->own_file = true;
+  }
+  else if (v->seg[0].offset == 0 && v->seg[0].length == vmdk_size (s->vd[v->seg[0].disk])) {
     if (asprintf (&vh->file, "%s/d%u", s->fuse_dir, v->seg[0].disk) < 0)
       return VIX_E_OUT_OF_MEMORY;
     vh->own_file = false;
@@ -79,16 +93,17 @@ mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
 
   if (vh->mounted)
     return VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED;
-  if (!v->mountable)
-    return vxm_fail (VIX_E_NOT_SUPPORTED, "MountVolume: %s cannot be mounted: %s", v->name,
-                 v->why_not ? v->why_not : "not a supported filesystem");
+  if (!v->mountable)   /* an LV with a PV missing from the set: a disk is not found */
+    return vxm_fail (v->incomplete ? VIX_E_MNTAPI_DISK_NOT_FOUND : VIX_E_NOT_SUPPORTED,
+                     "MountVolume: %s cannot be mounted: %s", v->name,
+                     v->why_not ? v->why_not : "not a supported filesystem");
   if (s->readonly && !readonly)
     vx_log (VX_WARNING, "MountVolume: the disk set is read-only, so %s is mounted read-only", v->name);
   how = s->readonly ? VXM_RO : readonly ? VXM_RO_NO_REPLAY : VXM_RW;
 
   snprintf (volroot, sizeof volroot, "%s/volumes", s->st.dir);
   mkdir (volroot, 0700);
-  if (asprintf (&vh->dir, "%s/%s", volroot, v->name) < 0) {
+  if (asprintf (&vh->dir, "%s/%s", volroot, vx_volume_fname (v)) < 0) {
     vh->dir = NULL;
     return vxm_fail (VIX_E_OUT_OF_MEMORY, "MountVolume: out of memory");
   }

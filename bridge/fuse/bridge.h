@@ -9,6 +9,8 @@
  *   local.c    in-process VMDK reads (--vmdk) and the --cow overlay
  *              (common/cow)
  *   files.c    the file table (names, inodes, ranges), .control commands
+ *   compose.c  a file's bytes as pieces of exports (ranges, and composed
+ *              files: segments of several exports, linear and striped)
  *   control.c  the .control lines parsed into commands (control.h)
  *   nbdlib.c   libnbd, loaded at the first NBD export (nbdlib.h)
  *   fs.c       the FUSE low-level operations
@@ -120,9 +122,15 @@ int local_cow_write (struct export *e, const void *data, uint64_t count,
 struct vfile {
   uint64_t ino;
   char *name;
-  struct export *exp;
-  uint64_t offset;         /* into the export */
+  struct export *exp;      /* a composed file: its first export */
+  uint64_t offset;         /* into the export (a composed file: 0) */
   uint64_t length;
+  /* a composed file (compose): its segments, whose disks index exps[],
+   * offsets into those exports; NULL for a range of one export */
+  struct vx_segment *seg;
+  size_t nseg;
+  struct export **exps;
+  size_t nexps;
   bool readonly;
   bool removed;            /* no longer in the directory */
   uint64_t nlookup;        /* kernel references (lookup - forget) */
@@ -152,8 +160,27 @@ void vfile_forget (uint64_t ino, uint64_t nlookup);
 /* At exit, once no FUSE thread runs. */
 void vfile_free_all (void);
 
+/* Adds a composed file: SEG (taken over, also on failure) over EXPS
+ * (copied), SIZE bytes.  0 or an errno; *why explains. */
+int vfile_add_composed (const char *name, struct vx_segment *seg, size_t nseg,
+                        struct export **exps, size_t nexps, uint64_t size,
+                        bool readonly, const char **why);
 /* Executes the lines of a write to .control.  0 or EINVAL (logged). */
 int control_write (struct fuse_session *se, const char *buf, size_t len);
+
+/* ---- compose.c ---------------------------------------------------------- */
+/* Calls FN for each piece of [OFF, OFF + COUNT) of F that is contiguous in
+ * one export: the export, the offset in it, the piece's offset from OFF and
+ * its length.  [OFF, OFF + COUNT) must lie inside F.  Returns 0, or the
+ * first non-zero value FN returned. */
+typedef int vfile_piece_fn (void *arg, struct export *e, uint64_t eoff,
+                            uint64_t boff, uint64_t len);
+int vfile_pieces (const struct vfile *f, uint64_t off, uint64_t count,
+                  vfile_piece_fn *fn, void *arg);
+/* Whether F reads from export E. */
+bool vfile_uses (const struct vfile *f, const struct export *e);
+/* Flushes every export F reads from: 0 or the first errno. */
+int vfile_flush (const struct vfile *f);
 
 /* ---- fs.c --------------------------------------------------------------- */
 struct fs_config {

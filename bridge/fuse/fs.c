@@ -1,7 +1,7 @@
 /* vixmount-fuse: the FUSE low-level operations.
  *
- * One flat directory: the data files (byte ranges of NBD exports) and
- * .control.  Reads go from the NBD socket straight into a per-thread buffer
+ * One flat directory: the data files (byte ranges of exports, or composed
+ * of pieces of several: compose.c) and .control.  Reads go from the NBD socket straight into a per-thread buffer
  * that is handed to the kernel as the reply (one copy in userspace, done by
  * the socket read).  Sizes never change, so the kernel may cache attributes,
  * entries and data for long.
@@ -403,6 +403,13 @@ vx_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   fuse_reply_err (req, 0);
 }
 
+static int
+read_piece (void *buf, struct export *e, uint64_t eoff, uint64_t boff,
+            uint64_t len)
+{
+  return export_pread (e, (char *) buf + boff, len, eoff);
+}
+
 static void
 vx_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
          struct fuse_file_info *fi)
@@ -431,7 +438,7 @@ vx_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err (req, ENOMEM);
     return;
   }
-  err = export_pread (f->exp, buf, size, f->offset + off);
+  err = vfile_pieces (f, off, size, read_piece, buf);
   if (err)
     fuse_reply_err (req, err);
   else
@@ -439,9 +446,11 @@ vx_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* After a write to [OFF, OFF+LEN) of export E through file F, drop what the
- * kernel caches of other files showing the same bytes. */
+ * kernel caches of other files showing the same bytes (a composed file
+ * reading from E: all of it). */
 static void
-invalidate_aliases (const struct vfile *f, uint64_t off, uint64_t len)
+invalidate_aliases (const struct vfile *f, const struct export *e,
+                    uint64_t off, uint64_t len)
 {
   uint64_t inos[64], starts[64], lens[64];
   size_t i, n = 0;
@@ -452,8 +461,14 @@ invalidate_aliases (const struct vfile *f, uint64_t off, uint64_t len)
   for (i = 0; i < files.n && n < 64; i++) {
     const struct vfile *g = files.v[i];
     uint64_t a, b;
-    if (g == f || g->exp != f->exp)
+    if (g == f || !vfile_uses (g, e))
       continue;
+    if (g->seg) {
+      inos[n] = g->ino;
+      starts[n] = 0;
+      lens[n++] = 0;            /* the whole file */
+      continue;
+    }
     a = off > g->offset ? off : g->offset;
     b = off + len < g->offset + g->length ? off + len : g->offset + g->length;
     if (a >= b)
@@ -465,6 +480,25 @@ invalidate_aliases (const struct vfile *f, uint64_t off, uint64_t len)
   pthread_mutex_unlock (&files.lock);
   for (i = 0; i < n; i++)
     fuse_lowlevel_notify_inval_inode (vx_session, inos[i], starts[i], lens[i]);
+}
+
+struct wpiece {
+  const struct vfile *f;
+  const char *buf;          /* write: the data; zero: NULL */
+  bool fua, may_trim;
+};
+
+static int
+write_piece (void *arg, struct export *e, uint64_t eoff, uint64_t boff,
+             uint64_t len)
+{
+  struct wpiece *w = arg;
+  int err = w->buf ? export_pwrite (e, w->buf + boff, len, eoff, w->fua)
+    : export_zero (e, len, eoff, w->may_trim);
+
+  if (err == 0)
+    invalidate_aliases (w->f, e, eoff, len);
+  return err;
 }
 
 static void
@@ -500,13 +534,12 @@ vx_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
   }
   if (size > f->length - off)
     size = f->length - off;
-  err = export_pwrite (f->exp, buf, size, f->offset + off,
-                       (fi->flags & O_DSYNC) != 0);
+  err = vfile_pieces (f, off, size, write_piece, &(struct wpiece) {
+      .f = f, .buf = buf, .fua = (fi->flags & O_DSYNC) != 0 });
   if (err) {
     fuse_reply_err (req, err);
     return;
   }
-  invalidate_aliases (f, f->offset + off, size);
   fuse_reply_write (req, size);
 }
 
@@ -524,7 +557,7 @@ vx_fsync (fuse_req_t req, fuse_ino_t ino, int datasync,
   struct vfile *f = (struct vfile *) (uintptr_t) fi->fh;
 
   (void) ino; (void) datasync;
-  fuse_reply_err (req, f && !f->readonly ? export_flush (f->exp) : 0);
+  fuse_reply_err (req, f && !f->readonly ? vfile_flush (f) : 0);
 }
 
 static void
@@ -562,13 +595,12 @@ vx_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
   if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE)
     err = 0;                    /* every byte is already there */
   else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
-    err = export_zero (f->exp, len, f->offset + off, true);
+    err = vfile_pieces (f, off, len, write_piece,
+                        &(struct wpiece) { .f = f, .may_trim = true });
   else if ((mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE)
-    err = export_zero (f->exp, len, f->offset + off, false);
+    err = vfile_pieces (f, off, len, write_piece, &(struct wpiece) { .f = f });
   else
     err = EOPNOTSUPP;
-  if (err == 0 && mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
-    invalidate_aliases (f, f->offset + off, len);
   fuse_reply_err (req, err);
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -39,7 +40,9 @@
 #include <blkid/blkid.h>
 
 #include "byteorder.h"
+#include "crc32.h"
 #include "fullio.h"
+#include "lvm.h"
 #include "volume.h"
 
 #define VX_MAX_VOLUMES_PER_DISK 256
@@ -66,7 +69,8 @@ set_error (struct ctx *c, const char *fmt, ...)
 
   if (!c->errbuf || c->errlen == 0)
     return;
-  len = snprintf (c->errbuf, c->errlen, "disk %u (%s): ", c->disk, c->path);
+  len = c->path ? snprintf (c->errbuf, c->errlen, "disk %u (%s): ", c->disk, c->path)
+    : snprintf (c->errbuf, c->errlen, "LVM: ");
   if (len < 0 || (size_t) len >= c->errlen)
     return;
   va_start (ap, fmt);
@@ -87,8 +91,11 @@ add_warning (struct ctx *c, const char *fmt, ...)
   used = strnlen (c->errbuf, c->errlen);
   if (used + 1 >= c->errlen)
     return;
-  len = snprintf (c->errbuf + used, c->errlen - used, "%sdisk %u (%s): ",
-                  used ? "\n" : "", c->disk, c->path);
+  if (c->path)
+    len = snprintf (c->errbuf + used, c->errlen - used, "%sdisk %u (%s): ",
+                    used ? "\n" : "", c->disk, c->path);
+  else                          /* about the set (LVM: a VG) */
+    len = snprintf (c->errbuf + used, c->errlen - used, "%s", used ? "\n" : "");
   if (len < 0 || used + len >= c->errlen)
     return;
   used += len;
@@ -126,7 +133,8 @@ static void
 volume_clear (struct vx_volume *v)
 {
   free (v->name);
-  free (v->seg);
+  free (v->file_name);
+  vx_segments_free (v->seg, v->nseg);
   free (v->fstype);
   free (v->label);
   free (v->uuid);
@@ -149,24 +157,35 @@ vx_volumes_free (struct vx_volume *vols, size_t n)
   free (vols);
 }
 
+/* A zeroed volume at c->v[c->n] (the caller counts it once it is filled
+ * in); NULL (and errbuf set) when out of memory. */
+static struct vx_volume *
+new_volume (struct ctx *c)
+{
+  if (c->n == c->cap) {
+    size_t ncap = c->cap ? c->cap * 2 : 16;
+    struct vx_volume *nv = reallocarray (c->v, ncap, sizeof *nv);
+    if (!nv) {
+      set_error (c, "out of memory");
+      return NULL;
+    }
+    c->v = nv;
+    c->cap = ncap;
+  }
+  memset (&c->v[c->n], 0, sizeof c->v[c->n]);
+  return &c->v[c->n];
+}
+
 /* Appends a zeroed volume with its one segment; NULL (and errbuf set) when
  * out of memory. */
 static struct vx_volume *
 add_volume (struct ctx *c, enum vx_volume_kind kind, int partno,
             uint64_t offset, uint64_t length)
 {
-  struct vx_volume *v;
+  struct vx_volume *v = new_volume (c);
 
-  if (c->n == c->cap) {
-    size_t ncap = c->cap ? c->cap * 2 : 16;
-    struct vx_volume *nv = reallocarray (c->v, ncap, sizeof *nv);
-    if (!nv)
-      goto oom;
-    c->v = nv;
-    c->cap = ncap;
-  }
-  v = &c->v[c->n];
-  memset (v, 0, sizeof *v);
+  if (!v)
+    return NULL;
   v->kind = kind;
   v->disk = c->disk;
   v->partno = partno;
@@ -243,19 +262,6 @@ read_at (int fd, uint64_t disk_size, void *buf, size_t len, uint64_t off)
   return (size_t) r < len ? 1 : 0;
 }
 
-static uint32_t
-crc32_le (uint32_t crc, const unsigned char *p, size_t len)
-{
-  crc = ~crc;
-  while (len--) {
-    int k;
-    crc ^= *p++;
-    for (k = 0; k < 8; k++)
-      crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
-  }
-  return ~crc;
-}
-
 /* A GPT header at byte offset off whose header CRC is valid: its entry
  * count, entry size, entries LBA and entries CRC.  0 if found, 1 if none,
  * -1 on an I/O error. */
@@ -284,7 +290,7 @@ read_gpt_header (int fd, uint64_t disk_size, uint64_t off, unsigned ssz,
     return 1;
   crc = le32 (buf + 16);
   memset (buf + 16, 0, 4);
-  if (crc32_le (0, buf, hsize) != crc)
+  if (vx_crc32 (0, buf, hsize) != crc)
     return 1;
   h->entries_lba = le64 (buf + 72);
   h->nentries = le32 (buf + 80);
@@ -431,11 +437,12 @@ lookup (blkid_probe pr, const char *name, const char **val)
     *val = NULL;
 }
 
-/* Probes [offset, offset+length) of fd for a filesystem or another known
- * signature and fills fstype/label/uuid/mountable/why_not.  -1 with errbuf
- * set on a libblkid failure. */
+/* Probes [off, off+len) of fd for a filesystem or another known signature
+ * and fills v's fstype/label/uuid/mountable/why_not.  -1 with errbuf set on
+ * a libblkid failure. */
 static int
-probe_content (struct ctx *c, int fd, struct vx_volume *v)
+probe_content (struct ctx *c, int fd, uint64_t off, uint64_t len,
+               struct vx_volume *v)
 {
   blkid_probe pr;
   const char *type, *label, *uuid, *usage;
@@ -446,10 +453,10 @@ probe_content (struct ctx *c, int fd, struct vx_volume *v)
     set_error (c, "libblkid: cannot create a probe: %m");
     return -1;
   }
-  if (blkid_probe_set_device (pr, fd, (blkid_loff_t) v->seg[0].offset,
-                              (blkid_loff_t) v->seg[0].length) != 0) {
+  if (blkid_probe_set_device (pr, fd, (blkid_loff_t) off,
+                              (blkid_loff_t) len) != 0) {
     set_error (c, "libblkid: cannot probe %s at offset %" PRIu64 ": %m",
-               v->name, v->seg[0].offset);
+               v->name, off);
     goto out;
   }
   blkid_probe_enable_partitions (pr, 0);
@@ -566,7 +573,7 @@ finish_disk (struct ctx *c, int fd, size_t first, uint64_t disk_size)
       if (s->offset < seg_end (t) && t->offset < seg_end (s))
         break;
     }
-    if (probe_content (c, fd, v) < 0)
+    if (probe_content (c, fd, s->offset, s->length, v) < 0)
       return -1;
     if (j < c->n &&
         set_why_not (c, v, "partition overlaps %s", c->v[j].name) < 0)
@@ -630,7 +637,7 @@ gpt_check_skipped (struct ctx *c, int fd, uint64_t disk_size, unsigned ssz,
   if (!ents)
     return;
   if (read_at (fd, disk_size, ents, esz, eoff) == 0 &&
-      crc32_le (0, ents, esz) == h.entries_crc) {
+      vx_crc32 (0, ents, esz) == h.entries_crc) {
     for (i = 0; i < h.nentries; i++) {
       if (memcmp (ents + (uint64_t) i * h.entry_size, zero, 16) == 0)
         continue;
@@ -918,7 +925,7 @@ discover_disk (struct ctx *c, uint64_t disk_size)
     struct vx_volume *v = add_volume (c, VX_VOL_WHOLE_DISK, 0, 0, disk_size);
     if (!v)
       goto out;
-    if (probe_content (c, fd, v) < 0)
+    if (probe_content (c, fd, 0, disk_size, v) < 0)
       goto out;
     if (!v->fstype && v->why_not &&
         strcmp (v->why_not, "no filesystem found") == 0) {
@@ -936,6 +943,284 @@ discover_disk (struct ctx *c, uint64_t disk_size)
   if (pr)
     blkid_free_probe (pr);
   close (fd);
+  return ret;
+}
+
+/* ---- LVM logical volumes (mntapi/lvm) ---------------------------------- */
+
+#define VX_MAX_LVS        1024
+#define VX_LV_PROBE_HEAD  (4u << 20)  /* what libblkid reads of an LV: its */
+#define VX_LV_PROBE_TAIL  (1u << 20)  /* start and end (RAID superblocks) */
+
+/* device-mapper's name for VG/LV: "VG-LV" with each '-' in them doubled,
+ * so that it is unique and never contains '/'. */
+static char *
+dm_name (const char *vg, const char *lv)
+{
+  size_t n = 2, i;
+  const char *p;
+  char *d;
+
+  for (p = vg; *p; p++)
+    n += *p == '-' ? 2 : 1;
+  for (p = lv; *p; p++)
+    n += *p == '-' ? 2 : 1;
+  d = malloc (n);
+  if (!d)
+    return NULL;
+  for (i = 0, p = vg; *p; p++) {
+    d[i++] = *p;
+    if (*p == '-')
+      d[i++] = '-';
+  }
+  d[i++] = '-';
+  for (p = lv; *p; p++) {
+    d[i++] = *p;
+    if (*p == '-')
+      d[i++] = '-';
+  }
+  d[i] = '\0';
+  return d;
+}
+
+/* Copies bytes [off, off + len) of LV V (read from the disks FDS through
+ * its segments) to the same offset of MFD.  0, or -1 with errno. */
+static int
+copy_lv (const int *fds, const struct vx_volume *v, int mfd, uint64_t off,
+         uint64_t len)
+{
+  static const size_t bufsz = 1 << 20;
+  unsigned char *buf = malloc (bufsz);
+  int ret = -1;
+
+  if (!buf)
+    return -1;
+  while (len) {
+    unsigned disk;
+    uint64_t doff, run;
+    ssize_t r;
+    size_t n;
+
+    if (vx_segment_map (v->seg, v->nseg, off, &disk, &doff, &run) < 0) {
+      errno = EINVAL;
+      goto out;
+    }
+    n = run < len ? (size_t) run : (size_t) len;
+    if (n > bufsz)
+      n = bufsz;
+    r = vx_full_pread (fds[disk], buf, n, doff);
+    if (r < 0)
+      goto out;
+    if ((size_t) r < n)
+      memset (buf + r, 0, n - r);       /* the disk ends: zeros, as a read */
+    if (vx_full_pwrite (mfd, buf, n, off) < 0)
+      goto out;
+    off += n;
+    len -= n;
+  }
+  ret = 0;
+ out:
+  free (buf);
+  return ret;
+}
+
+/* libblkid probes a file descriptor, and an LV is not one range of a disk:
+ * its start and end are copied into a sparse memory file of its size, and
+ * that is probed. */
+static int
+probe_lv (struct ctx *c, const int *fds, struct vx_volume *v)
+{
+  uint64_t head = v->size < VX_LV_PROBE_HEAD ? v->size : VX_LV_PROBE_HEAD;
+  uint64_t tail = v->size - head < VX_LV_PROBE_TAIL ? v->size - head : VX_LV_PROBE_TAIL;
+  int mfd, r;
+
+  mfd = memfd_create ("vixmount-lv", MFD_CLOEXEC);
+  if (mfd < 0) {
+    set_error (c, "LV %s: memfd_create: %m", v->name);
+    return -1;
+  }
+  if (ftruncate (mfd, (off_t) v->size) != 0
+      || copy_lv (fds, v, mfd, 0, head) != 0
+      || copy_lv (fds, v, mfd, v->size - tail, tail) != 0) {
+    set_error (c, "LV %s: reading its start and end: %m", v->name);
+    close (mfd);
+    return -1;
+  }
+  r = probe_content (c, mfd, 0, v->size, v);
+  close (mfd);
+  return r;
+}
+
+/* The LV I of VG as a volume (mapped and probed, or refused with the
+ * reason).  VGPART is the VG's part of the name ("VG", or "VG@UUID" when
+ * two VGs of the set share a name). */
+static int
+add_lv (struct ctx *c, const int *fds, const uint64_t *dsz, size_t ndisks,
+        const struct vx_lvm_vg *vg, const char *vgpart, size_t i)
+{
+  const struct vx_lvm_lv *lv = &vg->lv[i];
+  struct vx_volume *v = new_volume (c);
+  const char *why;
+  uint64_t size;
+  char *refusal = NULL;
+  int r;
+
+  if (!v)
+    return -1;
+  v->kind = VX_VOL_LVM;
+  if (asprintf (&v->name, "%s/%s", vgpart, lv->name) < 0) {
+    v->name = NULL;
+    set_error (c, "out of memory");
+    return -1;
+  }
+  c->n++;                       /* from here on, vx_volumes_free frees it */
+  if (!(v->file_name = dm_name (vgpart, lv->name))
+      || dup_opt (c, &v->part_type, vx_lvm_lv_layout (vg, i)) < 0
+      || dup_opt (c, &v->part_uuid, lv->uuid) < 0) {
+    set_error (c, "out of memory");
+    return -1;
+  }
+  if (__builtin_mul_overflow (lv->extents, vg->extent_size * 512, &v->size))
+    v->size = 0;
+  r = vx_lvm_lv_map (vg, i, &v->seg, &v->nseg, &refusal);
+  if (r < 0) {
+    set_error (c, "out of memory");
+    return -1;
+  }
+  if (r > 0) {
+    v->incomplete = r == 2;
+    r = set_why_not (c, v, "%s", refusal);
+    free (refusal);
+    return r;
+  }
+  v->disk = v->seg[0].nstripes ? v->seg[0].stripe[0].disk : v->seg[0].disk;
+  if (vx_segments_check (v->seg, v->nseg, ndisks, dsz, &size, &why) < 0)
+    return set_why_not (c, v, "its extents do not fit the disks: %s", why);
+  if (size != v->size)
+    return set_why_not (c, v, "its segments hold %" PRIu64 " bytes, not %" PRIu64,
+                        size, v->size);
+  return probe_lv (c, fds, v);
+}
+
+static int
+cmp_lv_name (const void *a, const void *b, void *arg)
+{
+  const struct vx_lvm_vg *vg = arg;
+
+  return strcmp (vg->lv[*(const size_t *) a].name, vg->lv[*(const size_t *) b].name);
+}
+
+/* After the disks: the LVs of the PVs found on them. */
+static int
+discover_lvm (struct ctx *c, const char *const *paths, const uint64_t *sizes,
+              size_t ndisks)
+{
+  struct vx_lvm_pvloc *loc = NULL;
+  struct vx_lvm_set set = { 0 };
+  size_t *vol = NULL, *idx = NULL, nloc = 0, nidx, i, k, nlv = 0;
+  int *fds = NULL, ret = -1;
+  uint64_t *dsz = NULL;
+
+  for (i = 0; i < c->n; i++)
+    if (c->v[i].fstype && !strcmp (c->v[i].fstype, "LVM2_member"))
+      nloc++;
+  if (nloc == 0)
+    return 0;
+  loc = calloc (nloc, sizeof *loc);
+  vol = calloc (nloc, sizeof *vol);
+  fds = malloc (ndisks * sizeof *fds);
+  dsz = calloc (ndisks, sizeof *dsz);
+  if (!loc || !vol || !fds || !dsz) {
+    set_error (c, "out of memory");
+    goto out;
+  }
+  for (k = 0; k < ndisks; k++)
+    fds[k] = -1;
+  /* every disk: an LV may have a segment on any of them (for its size) */
+  for (k = 0; k < ndisks; k++) {
+    c->disk = (unsigned) k;
+    c->path = paths[k];
+    dsz[k] = sizes ? sizes[k] : 0;
+    fds[k] = open_disk (c, &dsz[k]);
+    if (fds[k] < 0)
+      goto out;
+  }
+  nloc = 0;
+  for (i = 0; i < c->n; i++) {
+    const struct vx_volume *v = &c->v[i];
+    if (!v->fstype || strcmp (v->fstype, "LVM2_member") || v->nseg != 1
+        || strcmp (v->why_not ? v->why_not : "", "LVM physical volume"))
+      continue;                 /* overlapping or outside the disk: not read */
+    loc[nloc].fd = fds[v->disk];
+    loc[nloc].disk = v->disk;
+    loc[nloc].offset = v->seg[0].offset;
+    loc[nloc].size = v->seg[0].length;
+    vol[nloc++] = i;
+  }
+  if (vx_lvm_scan (loc, nloc, &set) < 0) {
+    set_error (c, "LVM: out of memory");
+    goto out;
+  }
+  for (k = 0; k < set.nwarn; k++) {
+    size_t l = set.warn[k].loc;
+    c->disk = l < nloc ? loc[l].disk : 0;
+    c->path = l < nloc ? paths[loc[l].disk] : NULL;
+    add_warning (c, "%s", set.warn[k].text);
+  }
+  for (k = 0; k < nloc; k++) {
+    c->disk = loc[k].disk;
+    c->path = paths[loc[k].disk];
+    if (set.pv_note[k] && set_why_not (c, &c->v[vol[k]], "%s", set.pv_note[k]) < 0)
+      goto out;
+  }
+  for (k = 0; k < set.nvg; k++) {
+    const struct vx_lvm_vg *vg = set.vg[k];
+    bool twin = (k > 0 && !strcmp (set.vg[k - 1]->name, vg->name)) ||
+      (k + 1 < set.nvg && !strcmp (set.vg[k + 1]->name, vg->name));
+    char *vgpart;
+
+    if (twin ? asprintf (&vgpart, "%s@%s", vg->name, vg->uuid) < 0
+             : !(vgpart = strdup (vg->name))) {
+      set_error (c, "out of memory");
+      goto out;
+    }
+    /* lvs's order: by LV name; only what lvs lists (no hidden sub-LVs) */
+    idx = reallocarray (idx, vg->nlv ? vg->nlv : 1, sizeof *idx);
+    if (!idx) {
+      set_error (c, "out of memory");
+      free (vgpart);
+      goto out;
+    }
+    for (i = 0, nidx = 0; i < vg->nlv; i++)
+      if (vg->lv[i].visible)
+        idx[nidx++] = i;
+    qsort_r (idx, nidx, sizeof *idx, cmp_lv_name, (void *) vg);
+    for (i = 0; i < nidx; i++) {
+      if (nlv++ == VX_MAX_LVS) {
+        c->path = NULL;
+        add_warning (c, "more than %d LVM logical volumes: the rest are not "
+                     "listed", VX_MAX_LVS);
+        break;
+      }
+      c->path = NULL;           /* errors name the LV */
+      if (add_lv (c, fds, dsz, ndisks, vg, vgpart, idx[i]) < 0) {
+        free (vgpart);
+        goto out;
+      }
+    }
+    free (vgpart);
+  }
+  ret = 0;
+ out:
+  vx_lvm_set_clear (&set, nloc);
+  for (k = 0; fds && k < ndisks; k++)
+    if (fds[k] >= 0)
+      close (fds[k]);
+  free (fds);
+  free (dsz);
+  free (loc);
+  free (vol);
+  free (idx);
   return ret;
 }
 
@@ -975,6 +1260,8 @@ vx_discover (const char *const *paths, const uint64_t *sizes, size_t ndisks,
     if (discover_disk (&c, sizes ? sizes[d] : 0) < 0)
       goto err;
   }
+  if (discover_lvm (&c, paths, sizes, ndisks) < 0)
+    goto err;
   *vols = c.v;
   *nvols = c.n;
   return 0;

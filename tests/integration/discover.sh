@@ -169,7 +169,7 @@ discover pv.out pv.img
 ok $? "pv.img: discovered"
 is "$(blkid -p -o value -s TYPE pv.img)" "LVM2_member" "pv.img: blkid sees the crafted PV label"
 is "$(jq -c '[.name, .kind, .fstype, .uuid, .mountable, .why_not]' pv.out)" \
-  "[\"d0\",\"whole\",\"LVM2_member\",\"$PVUUID\",false,\"LVM physical volume\"]" \
+  "[\"d0\",\"whole\",\"LVM2_member\",\"$PVUUID\",false,\"LVM physical volume (not in a volume group of this set)\"]" \
   "pv.img: a whole-disk LVM PV, not mountable"
 
 truncate -s 16M empty.img
@@ -192,7 +192,7 @@ dd if=fat.tmp of=sig.img bs=512 seek="$s3" count=1 conv=notrunc status=none || b
 fs_at sig.img "$s4" "$z4" mkswap || bail "mkswap"
 discover sig.out sig.img
 ok $? "sig.img: discovered"
-WHY=([1]="LVM physical volume" [2]="LUKS encrypted volume"
+WHY=([1]="LVM physical volume (not in a volume group of this set)" [2]="LUKS encrypted volume"
      [3]="several filesystem signatures found (ambiguous)" [4]="swap space")
 check_disk sig.img 0 sig.out
 

@@ -24,7 +24,6 @@ need sfdisk sgdisk mkfs.ext4 mkfs.xfs mkfs.vfat mkswap mkntfs mcopy ntfs-3g blki
 require_root "loop devices, mounts"
 KERNEL=0; [ "${VIXMOUNT_BRIDGE:-}" = kernel ] && KERNEL=1
 CLIENT="$top_builddir/tests/mntapi-client"
-. "$top_srcdir/tests/lib/mntapi.sh"    # run_client, release, mounted_at, ...
 . "$top_srcdir/tests/lib/plugin.sh"      # NBDKIT_ENV: sanitizer runtimes for nbdkit
 d=$(scratch)
 cd "$d" || bail "cd"
@@ -39,25 +38,13 @@ fi
 # mkfs.xfs refuses filesystems under 300 MB unless it is told this is a test
 export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 
-LOOPS=()
-cleanup_loops() { local l; for l in "${LOOPS[@]}"; do umount "$l" 2>/dev/null; losetup -d "$l" 2>/dev/null; done; }
-on_exit cleanup_loops
-on_exit "'$top_builddir/vixmount-cleanup' '$d' > /dev/null"
+. "$top_srcdir/tests/lib/mntapi-run.sh"   # LOOPS, fill, run_client, release, mounted_at, leftovers
 
 # part IMG START_SECTOR SECTORS: $l = a loop device over that range, detached
 # at exit (runs in this shell: a $(...) subshell would lose the registration)
 part() {
   l=$(losetup -f --show -o $(($2 * 512)) --sizelimit $(($3 * 512)) "$1") || bail "losetup"
   LOOPS+=("$l")
-}
-# fill DIR TAG: a few files of known content; manifest lines "TAG PATH SHA256"
-fill() {
-  mkdir -p "$1/sub"
-  head -c 3000000 /dev/urandom > "$1/big.bin"
-  echo "hello from $2" > "$1/hello.txt"
-  head -c 70000 /dev/urandom > "$1/sub/small.bin"
-  (cd "$1" && find . -type f ! -path './lost+found/*' -printf '%P\n' | sort | while read -r f; do
-     echo "$2 $f $(sha256sum < "$f" | cut -c1-64)"; done) >> manifest
 }
 mnt=$d/m; mkdir -p "$mnt"
 populate() {  # DEV TYPE TAG
@@ -131,14 +118,6 @@ print(json.dumps({"name": "d2", "disk": 2, "partno": 0, "offset": 0, "length": 6
                   "fs": fs, "label": label, "uuid": uuid}))
 EOF
 
-leftovers() {  # what of the sets under $d/rt is still around
-  { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep
-    if [ $KERNEL = 1 ]; then   # NBD devices and dm tables of ours
-      for b in /sys/block/nbd*/pid; do [ -e "$b" ] && echo "connected ${b%/pid}"; done
-      dmsetup ls 2>/dev/null | grep '^vixmount-'
-    fi; } 2>/dev/null
-}
-
 # --- 1. one set of three disks, read-only, everything mountable mounted
 run_client all.out --mount-all --mount d0p3 --mount d0p6 --mount d0p7 A.vmdk B.vmdk C.vmdk
 grep -q '^ready$' all.out; ok $? "OpenDisks of three disks, volumes mounted (set $(awk '/^set/ {print $3}' all.out))"
@@ -146,21 +125,9 @@ is "$(awk '/^set/ {print $2}' all.out)" "openFlags=4" "GetDiskSetInfo: openFlags
 mp=$(awk '/^set/ {sub("mountPath=", "", $3); print $3}' all.out)
 case $mp in "$d/rt/vixmount/set-"*) ok 0 "mountPath is the set's directory under tmpDirectory";; *) ok 1 "mountPath $mp";; esac
 is "$(grep -c '^{' all.out)" 10 "GetVolumeHandles: 10 volumes (MBR 6, GPT 3, whole disk 1)"
-python3 - all.out expected.json <<'EOF' | sed 's/^/# /'
-import json, sys
-got = {j["name"]: j for j in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
-bad = 0
-for l in open(sys.argv[2]):
-    e = json.loads(l)
-    g = got.get(e["name"])
-    if g is None:
-        print("missing volume", e["name"]); bad += 1; continue
-    for k in ("disk", "partno", "offset", "length", "fs", "label", "uuid"):
-        if e[k] is not None and g[k] != e[k]:
-            print(e["name"], k, "got", g[k], "expected", e[k]); bad += 1
-open("volcheck", "w").write(str(bad))
-EOF
-is "$(cat volcheck)" 0 "every volume's disk, number, offset, size, filesystem, label and UUID match sfdisk/blkid"
+python3 "$top_srcdir/tests/lib/volcheck.py" all.out expected.json > volcheck
+is "$(tail -1 volcheck)" 0 "every volume's disk, number, offset, size, filesystem, label and UUID match sfdisk/blkid" ||
+  head -n -1 volcheck
 vol() { grep "^{\"name\": \"$1\"" all.out | jq -r "$2"; }
 is "$(vol d0p1 .type) $(vol d1p2 .type) $(vol d2 .type)" "1 2 0" "VixVolumeInfo.type: MBR=BASIC_PARTITION, GPT=GPT_PARTITION, whole disk=UNKNOWN"
 is "$(vol d1p2 .partName) $(vol d1p1 .partType)" "home c12a7328-f81f-11d2-ba4b-00a0c93ec93b" "GPT names and type GUIDs"

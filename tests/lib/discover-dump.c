@@ -65,11 +65,29 @@ run (void *arg)
              kinds[v[i].kind], v[i].disk, v[i].partno);
     fprintf (f, ",\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"nseg\":%zu,\"seg\":[",
              v[i].nseg ? v[i].seg[0].offset : 0, v[i].size, v[i].nseg);
-    for (k = 0; k < v[i].nseg; k++)
-      fprintf (f, "%s{\"disk\":%u,\"offset\":%" PRIu64 ",\"length\":%" PRIu64 "}",
-               k ? "," : "", v[i].seg[k].disk, v[i].seg[k].offset,
-               v[i].seg[k].length);
-    fprintf (f, "],\"fstype\":");
+    for (k = 0; k < v[i].nseg; k++) {
+      const struct vx_segment *s = &v[i].seg[k];
+      if (s->nstripes == 0) {
+        fprintf (f, "%s{\"disk\":%u,\"offset\":%" PRIu64 ",\"length\":%" PRIu64 "}",
+                 k ? "," : "", s->disk, s->offset, s->length);
+        continue;
+      }
+      /* striped (LVM): "start" and the stripes too */
+      fprintf (f, "%s{\"start\":%" PRIu64 ",\"length\":%" PRIu64 ",\"stripe_size\":%"
+               PRIu64 ",\"stripes\":[", k ? "," : "", s->start, s->length, s->stripe_size);
+      for (unsigned t = 0; t < s->nstripes; t++)
+        fprintf (f, "%s{\"disk\":%u,\"offset\":%" PRIu64 "}", t ? "," : "",
+                 s->stripe[t].disk, s->stripe[t].offset);
+      fprintf (f, "]}");
+    }
+    if (v[i].kind == VX_VOL_LVM) {
+      fprintf (f, "],\"file_name\":");
+      vx_json_string (f, v[i].file_name);
+      fprintf (f, ",\"incomplete\":%s", v[i].incomplete ? "true" : "false");
+    }
+    else
+      fprintf (f, "]");
+    fprintf (f, ",\"fstype\":");
     vx_json_string (f, v[i].fstype);
     fprintf (f, ",\"label\":");
     vx_json_string (f, v[i].label);

@@ -30,7 +30,8 @@ ALLOWED = {
     "bridge/fuse": {"common/utils", "common/vmdk", "common/vix", "common/cow",
                     "disklib/include"},
     "bridge/kernel": {"common/utils"},
-    "mntapi/discover": {"common/utils"},
+    "mntapi/lvm": {"common/utils"},
+    "mntapi/discover": {"common/utils", "mntapi/lvm"},
     "mntapi/mount": {"common/utils", "common/vix", "disklib/include", "bridge/kernel"},
     "mntapi/include": {"disklib/include"},
     "mntapi": {"common/utils", "common/vmdk", "common/vix", "disklib/include",
@@ -43,7 +44,7 @@ ALLOWED = {
 }
 PARTS = sorted(ALLOWED, key=len, reverse=True)   # longest prefix first
 INCLUDE_DIRS = ["common/utils", "common/vmdk", "common/vix", "common/cow",
-                "disklib/include", "mntapi/include", "mntapi/discover",
+                "disklib/include", "mntapi/include", "mntapi/discover", "mntapi/lvm",
                 "mntapi/mount", "bridge/fuse", "bridge/kernel", "tests/unit"]
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

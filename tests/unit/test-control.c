@@ -86,9 +86,53 @@ test_lines (void)
   ok (control_next_line (&pos) == NULL, "lines: empty write: no line");
 }
 
+static void
+test_compose (void)
+{
+  struct control_cmd cmd;
+  const char *why = NULL;
+  char *copy;
+
+  is_int (parse ("compose vg-lv linear 4096 d0 512 striped 262144 2 65536 d1 1048576 d0 0x200000 "
+                 "linear 100 d1 0", &cmd, &why, &copy), 0, "compose: accepted");
+  is_int (cmd.op, CONTROL_COMPOSE, "compose: op");
+  is_str (cmd.name, "vg-lv", "compose: NAME");
+  is_u64 (cmd.nseg, 3, "compose: 3 pieces");
+  is_u64 (cmd.nbases, 2, "compose: 2 distinct bases");
+  is_str (cmd.nbases ? cmd.bases[1] : NULL, "d1", "compose: bases in order of appearance");
+  ok (cmd.nseg == 3 && cmd.seg[0].start == 0 && cmd.seg[0].length == 4096 && cmd.seg[0].disk == 0
+      && cmd.seg[0].offset == 512 && cmd.seg[0].nstripes == 0, "compose: a linear piece");
+  ok (cmd.nseg == 3 && cmd.seg[1].start == 4096 && cmd.seg[1].nstripes == 2
+      && cmd.seg[1].stripe_size == 65536 && cmd.seg[1].stripe[0].disk == 1
+      && cmd.seg[1].stripe[0].offset == 1048576 && cmd.seg[1].stripe[1].disk == 0
+      && cmd.seg[1].stripe[1].offset == 0x200000, "compose: a striped piece");
+  ok (cmd.nseg == 3 && cmd.seg[2].start == 4096 + 262144, "compose: starts add up");
+  control_cmd_clear (&cmd);
+  ok (cmd.seg == NULL && cmd.bases == NULL, "compose: cleared");
+  free (copy);
+
+  refused ("compose", "usage: compose", "compose without words");
+  refused ("compose x", "usage: compose", "compose without pieces");
+  refused ("compose .x linear 1 d0 0", "name starts with '.'", "compose: a hidden name");
+  refused ("compose x mirror 1 d0 0", "a piece starts with", "compose: an unknown piece");
+  refused ("compose x linear 1 d0", "usage: compose", "compose: a short linear piece");
+  refused ("compose x linear 0 d0 0", "empty segment", "compose: an empty piece");
+  refused ("compose x linear 1k d0 0", "unsigned numbers", "compose: a suffix");
+  refused ("compose x striped 131072 1 65536 d0 0", "2 to 128 stripes", "compose: one stripe");
+  refused ("compose x striped 131072 129 65536 d0 0", "2 to 128 stripes", "compose: 129 stripes");
+  refused ("compose x striped 131072 2 65536 d0 0", "usage: compose", "compose: a stripe missing");
+  refused ("compose x striped 100000 2 65536 d0 0 d1 0", "not a multiple of stripes x stripe size",
+           "compose: a partial row");
+  refused ("compose x striped 131072 2 0 d0 0 d1 0", "not a multiple", "compose: chunk 0");
+  refused ("compose x linear 18446744073709551615 d0 0 linear 1 d0 0", "larger than 2^64",
+           "compose: past 2^64");
+  refused ("compose x linear 1 d0 18446744073709551616", "out of range", "compose: a number past 2^64");
+}
+
 int
 main (void)
 {
+  test_compose ();
   struct control_cmd cmd;
   const char *why;
   char name255[300], name256[300], *copy;

@@ -16,7 +16,6 @@ need sfdisk mkfs.ext4 mkfs.xfs mkfs.vfat mcopy qemu-img jq dmsetup sha256sum
 require_root "nbd, loop devices, mounts"
 diag "guest kernel $(uname -r), $(nproc) CPUs"
 CLIENT="$top_builddir/tests/mntapi-client"
-. "$top_srcdir/tests/lib/mntapi.sh"
 modprobe loop && modprobe fuse || bail "modprobe loop fuse"
 d=$(scratch)
 cd "$d" || bail "cd"
@@ -24,12 +23,12 @@ mkdir rt
 printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
 export MNTAPI_CONFIG=$d/vix.conf TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1
 unset VIXMOUNT_BRIDGE
-leftovers() {
+. "$top_srcdir/tests/lib/mntapi-run.sh"   # run_client, release, mounted_at, bridge_of, ...
+leftovers() {  # this guest's NBD devices and dm tables, whatever the bridge
   { grep "$d/rt" /proc/mounts; losetup -a | grep "$d/rt"; pgrep -af "$d/rt" | grep -v pgrep
     for b in /sys/block/nbd*/pid; do [ -e "$b" ] && echo "connected ${b%/pid}"; done
     dmsetup ls 2>/dev/null | grep '^vixmount-'; } 2>/dev/null
 }
-on_exit "'$top_builddir/vixmount-cleanup' '$d/rt' > /dev/null"
 
 # images: an MBR disk (ext4, xfs, vfat) and a GPT disk (ext4), a few files
 mkfile() {  # DIR TAG

@@ -1,0 +1,71 @@
+# tests/lib/lvm.sh: lvm2's tools under a private configuration, to build
+# guest LVM layouts on loop devices of raw images.  Source after common.sh.
+#
+# The host's LVM state is never read or written:
+#  - LVM_SYSTEM_DIR points to a private lvm.conf (no lvmlocal.conf, no
+#    profiles, no devices file) whose filter and global_filter accept the
+#    test's loop devices only (lvm_devices), so host disks are not even
+#    opened;
+#  - no backups or archives, no hints, no udev, no dbus, no lvmlockd, no
+#    dmeventd; locks in a private directory;
+#  - nothing is activated: every command runs with --driverloaded n (this
+#    host has no device-mapper anyway); LVs are created with -an -Zn.
+# lvm_host_state prints a fingerprint of /etc/lvm, /run/lvm and
+# /run/lock/lvm (names, sizes, contents) to compare before and after.
+#
+#   lvm_setup DIR          private configuration directory
+#   lvm_devices DEV...     the devices lvm may see (rewrites lvm.conf)
+#   lvmx CMD ARG...        e.g. lvmx pvcreate /dev/loop3
+LVMX_DIR=
+lvm_setup() {
+  LVMX_DIR=$1
+  mkdir -p "$LVMX_DIR/etc" "$LVMX_DIR/lock" "$LVMX_DIR/backup" "$LVMX_DIR/archive"
+  lvm_devices
+}
+lvm_devices() {
+  local f= d
+  for d in "$@"; do f+="\"a|^$d\$|\", "; done
+  cat > "$LVMX_DIR/etc/lvm.conf" <<CONF
+devices {
+  filter = [ $f"r|.*|" ]
+  global_filter = [ $f"r|.*|" ]
+  use_devicesfile = 0
+  obtain_device_list_from_udev = 0
+  external_device_info_source = "none"
+  hints = "none"
+  multipath_component_detection = 0
+  md_component_detection = 0
+}
+global {
+  locking_dir = "$LVMX_DIR/lock"
+  notify_dbus = 0
+  use_lvmlockd = 0
+  event_activation = 0
+  system_id_source = "none"
+}
+backup {
+  backup = 0
+  archive = 0
+  backup_dir = "$LVMX_DIR/backup"
+  archive_dir = "$LVMX_DIR/archive"
+}
+activation {
+  udev_sync = 0
+  udev_rules = 0
+  monitoring = 0
+}
+CONF
+}
+lvmx() {
+  local cmd=$1; shift
+  LVM_SYSTEM_DIR=$LVMX_DIR/etc LVM_SUPPRESS_FD_WARNINGS=1 \
+    lvm "$cmd" --driverloaded n "$@"
+}
+lvm_host_state() {
+  local p
+  for p in /etc/lvm /run/lvm /run/lock/lvm; do
+    [ -e "$p" ] || { echo "$p absent"; continue; }
+    find "$p" -printf '%p %y %s %m\n' | sort
+    find "$p" -type f -exec sha256sum {} + | sort
+  done
+}
