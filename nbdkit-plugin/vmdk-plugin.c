@@ -597,8 +597,13 @@ vmdk_can_write (void *handle)
 static int vmdk_can_flush (void *handle) { return vmdk_can_write (handle); }
 static int vmdk_can_trim (void *handle) { return vmdk_can_write (handle); }
 static int vmdk_can_zero (void *handle) { return vmdk_can_write (handle); }
-/* Zeroing a flat extent writes zeros: not fast, so never promise it. */
-static int vmdk_can_fast_zero (void *handle) { (void) handle; return 0; }
+/* Fast zero is advertised only so that it can be refused: zeroing a flat
+ * extent writes zeros, so every fast-zero request fails at once with
+ * ENOTSUP (vmdk_zero_cb), as the protocol allows.  Not advertising it is
+ * no defence: nbdkit 1.32 passes an unadvertised NBD_CMD_FLAG_FAST_ZERO
+ * from a client on to backend_zero, whose assertion then aborts the
+ * server (tests/fuzz/nbd.sh found it; tests/fuzz/regress/nbd/). */
+static int vmdk_can_fast_zero (void *handle) { return vmdk_can_write (handle); }
 static int vmdk_can_fua (void *handle)
 {
   return vmdk_can_write (handle) ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
@@ -695,6 +700,10 @@ vmdk_zero_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
   unsigned f = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VMDK_ZERO_MAY_TRIM : 0)
     | ((flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0);
 
+  if (flags & NBDKIT_FLAG_FAST_ZERO) {   /* never faster than writing */
+    nbdkit_set_error (ENOTSUP);
+    return -1;
+  }
   if (d->cow)
     return cow_result (cow_zero (d->cow, count, offset));
   return write_result (vmdk_zero (cur (d), count, offset, f, &err), &err);

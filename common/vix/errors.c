@@ -36,7 +36,7 @@ vx_error_text (VixError code)
   return NULL;
 }
 
-static VixError
+static VixError VX_PRINTF (4, 0)
 vreport (const struct vx_reporter *r, enum vx_level level, VixError code,
          const char *fmt, va_list ap)
 {

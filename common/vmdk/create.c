@@ -383,9 +383,13 @@ create_kind (const char *path, enum kind k, uint64_t capacity, const char *adapt
     goto out;
   r = 0;
  out:
-  if (fd >= 0 && ((r == 0 && fsync (fd) == -1) | (close (fd) == -1)) && r == 0) {
-    vx_err_errno (err, errno, "%s: closing", path);
-    r = -1;
+  if (fd >= 0) {
+    bool failed = r == 0 && fsync (fd) == -1;
+    failed |= close (fd) == -1;        /* closed in any case */
+    if (failed && r == 0) {
+      vx_err_errno (err, errno, "%s: closing", path);
+      r = -1;
+    }
   }
   newfiles_done (&nf, r != 0);
   if (x)

@@ -69,7 +69,7 @@ vmdk_error_errno (const struct vmdk_error *err)
   return vmdk_errcode_errno (err->code);
 }
 
-static void
+static void __attribute__ ((format (printf, 2, 0)))
 vformat (struct vmdk_error *err, const char *fmt, va_list ap)
 {
   vsnprintf (err->msg, sizeof err->msg, fmt, ap);

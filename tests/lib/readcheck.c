@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rng.h"
 #include "vmdk.h"
 
 #define CHUNK (1024 * 1024)
@@ -74,18 +75,6 @@ parse_u64 (const char *s, uint64_t *out)
     return false;
   *out = v;
   return true;
-}
-
-/* splitmix64: small, deterministic, good enough for test offsets. */
-static uint64_t rng_state;
-
-static uint64_t
-rng_next (void)
-{
-  uint64_t z = (rng_state += UINT64_C (0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * UINT64_C (0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C (0x94d049bb133111eb);
-  return z ^ (z >> 31);
 }
 
 /* Uniform in [0, n), n > 0 (modulo bias is irrelevant here). */
