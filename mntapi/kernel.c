@@ -184,6 +184,36 @@ vxm_kernel_match (struct VixDiskSetHandleStruct *s)
   }
 }
 
+/* The device and offset (sectors) to name bytes [off, off+len) of disk
+ * DISK in a dm table: the kernel's partition holding them if there is one,
+ * else the whole /dev/nbdN.  A partition, not the disk: the kernel lets no
+ * one claim a disk one of whose partitions is claimed (mounted), and dm
+ * claims the devices of its tables. */
+static void
+piece (struct VixDiskSetHandleStruct *s, unsigned disk, uint64_t off, uint64_t len,
+       char *dev, size_t devlen, uint64_t *sector)
+{
+  const struct vxm_kdisk *kd = &s->kd[disk];
+  for (size_t p = 0; p < kd->nparts; p++) {
+    const struct vxk_part *kp = &kd->parts[p];
+    if (kp->size && off >= kp->start && off - kp->start <= kp->size
+        && len <= kp->size - (off - kp->start)) {
+      snprintf (dev, devlen, "/dev/nbd%dp%u", kd->index, kp->partno);
+      *sector = (off - kp->start) / 512;
+      return;
+    }
+  }
+  snprintf (dev, devlen, "/dev/nbd%d", kd->index);
+  *sector = off / 512;
+}
+
+/* The bytes a stripe of segment g covers on its disk. */
+static uint64_t
+stripe_bytes (const struct vx_segment *g)
+{
+  return g->length / g->nstripes;
+}
+
 VixError
 vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly)
 {
@@ -221,20 +251,27 @@ vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly)
     }
     if (g->nstripes == 0) {
       ok = ok && g->disk < s->ndisks && g->offset % 512 == 0;
-      if (ok)
-        snprintf (params[i], cap, "/dev/nbd%d %llu", s->kd[g->disk].index,
-                  (unsigned long long) (g->offset / 512));
+      if (ok) {
+        char dev[64];
+        uint64_t sec;
+        piece (s, g->disk, g->offset, g->length, dev, sizeof dev, &sec);
+        snprintf (params[i], cap, "%s %llu", dev, (unsigned long long) sec);
+      }
     }
     else {
       ok = ok && g->stripe_size && g->stripe_size % 512 == 0;
       len = (size_t) snprintf (params[i], cap, "%u %llu", g->nstripes,
                                (unsigned long long) (g->stripe_size / 512));
       for (unsigned k = 0; ok && k < g->nstripes; k++) {
+        char dev[64];
+        uint64_t sec;
         ok = g->stripe[k].disk < s->ndisks && g->stripe[k].offset % 512 == 0;
-        if (ok)
-          len += (size_t) snprintf (params[i] + len, cap - len, " /dev/nbd%d %llu",
-                                    s->kd[g->stripe[k].disk].index,
-                                    (unsigned long long) (g->stripe[k].offset / 512));
+        if (!ok)
+          break;
+        piece (s, g->stripe[k].disk, g->stripe[k].offset, stripe_bytes (g), dev, sizeof dev,
+               &sec);
+        len += (size_t) snprintf (params[i] + len, cap - len, " %s %llu", dev,
+                                  (unsigned long long) sec);
       }
     }
     if (!ok)

@@ -54,7 +54,7 @@ mkfs_img() {
   truncate -s "$2" "$1"
   case $3 in
     ext4) mkfs.ext4 -q -F -L "$4" "$1" ;;
-    xfs) mkfs.xfs -q -L "$4" "$1" ;;
+    xfs) mkfs.xfs -q -L "${4:0:12}" "$1" ;;   # xfs labels hold 12 bytes
   esac || bail "mkfs $3 $1"
   attach "$1"; mount -t "$3" "$l" "$mnt" || bail "mount $1"
   fill "$mnt" "$4"
