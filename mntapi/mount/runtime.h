@@ -37,7 +37,8 @@ char *vxm_base_dir (const char *tmp_directory);
 
 /* The journal.  Lines: "owner PID START", "nbdkit SOCK" (sets that run
  * nbdkit), "fuse DIR",
- * "loop FILE", "mount DIR", "pid NAME PID START". */
+ * "loop FILE", "mount DIR", "pid NAME PID START", "extmount DIR" (a mount
+ * point of the caller's over the set: unmounted, never removed). */
 struct vxm_state {
   char *dir;                 /* the set's directory */
   int fd;                    /* journal, O_APPEND */
@@ -48,7 +49,8 @@ void vxm_state_close (struct vxm_state *st);
 
 /* Sleep MS milliseconds (EINTR resumed). */
 void vxm_msleep (int ms);
-/* Is (pid, start) alive?  start 0: any process with that pid. */
+/* Is (pid, start) alive (and no zombie)?  start 0: any process with that
+ * pid. */
 bool vxm_alive_as (pid_t pid, unsigned long long start);
 
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22),
