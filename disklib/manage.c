@@ -61,26 +61,6 @@ create_type_of (const char *fn, VixDiskLibDiskType t, bool allow_stream,
   }
 }
 
-static VixDiskLibDiskType
-disk_type_of (const char *create_type)
-{
-  static const struct { const char *n; VixDiskLibDiskType t; } m[] = {
-    { "monolithicSparse", VIXDISKLIB_DISK_MONOLITHIC_SPARSE },
-    { "monolithicFlat", VIXDISKLIB_DISK_MONOLITHIC_FLAT },
-    { "twoGbMaxExtentSparse", VIXDISKLIB_DISK_SPLIT_SPARSE },
-    { "twoGbMaxExtentFlat", VIXDISKLIB_DISK_SPLIT_FLAT },
-    { "streamOptimized", VIXDISKLIB_DISK_STREAM_OPTIMIZED },
-    { "vmfs", VIXDISKLIB_DISK_VMFS_FLAT },
-    { "vmfsThin", VIXDISKLIB_DISK_VMFS_THIN },
-    { "vmfsSparse", VIXDISKLIB_DISK_VMFS_SPARSE },
-  };
-  if (create_type)
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-      if (strcasecmp (create_type, m[i].n) == 0)
-        return m[i].t;
-  return VIXDISKLIB_DISK_UNKNOWN;
-}
-
 static VixError
 adapter_name (const char *fn, VixDiskLibAdapterType a, const char **out)
 {
@@ -563,7 +543,7 @@ VixDiskLib_Clone (const VixDiskLibConnection dstConnection, const char *dstPath,
     goto out;
   type = vixCreateParams->diskType;
   if (type == VIXDISKLIB_DISK_UNKNOWN)   /* same kind as the source */
-    type = disk_type_of (vmdk_get_info (src)->create_type);
+    type = vx_disk_type_of (vmdk_get_info (src)->create_type);
   if ((err = create_type_of (fn, type, true, &cp.create_type)) != VIX_OK)
     goto out;
   if (vixCreateParams->adapterType == VIXDISKLIB_ADAPTER_UNKNOWN)
@@ -706,7 +686,7 @@ VixDiskLib_Grow (VixDiskLibConnection connection, const char *path,
     err = VIX_OK;
     goto out;
   }
-  if (disk_type_of (vmdk_get_info (src)->create_type)
+  if (vx_disk_type_of (vmdk_get_info (src)->create_type)
       == VIXDISKLIB_DISK_STREAM_OPTIMIZED) {
     err = vx_fail_at (VX_AUDIT, VIX_E_NOT_SUPPORTED, "Grow: %s is "
                       "streamOptimized, which cannot be modified", path);
@@ -800,7 +780,7 @@ VixDiskLib_Rename (const char *srcFileName, const char *dstFileName)
     ;   /* monolithic: the embedded descriptor does not name the file */
   else if (vmdk_file_count (src) == 1 && errno != EXDEV)
     err = vx_fail_errno (errno, "Rename: %s to %s", srcFileName, dstFileName);
-  else if (disk_type_of (vmdk_get_info (src)->create_type)
+  else if (vx_disk_type_of (vmdk_get_info (src)->create_type)
            == VIXDISKLIB_DISK_UNKNOWN) {
     err = vx_fail_at (VX_AUDIT, VIX_E_NOT_SUPPORTED, "Rename: %s (%s): only "
                       "hosted disk types can be renamed", srcFileName,
@@ -873,7 +853,7 @@ VixDiskLib_SpaceNeededForClone (VixDiskLibHandle diskHandle,
                     "NULL");
   }
   if (t == VIXDISKLIB_DISK_UNKNOWN)
-    t = disk_type_of (vmdk_get_info (d->vd)->create_type);
+    t = vx_disk_type_of (vmdk_get_info (d->vd)->create_type);
   if (t == VIXDISKLIB_DISK_UNKNOWN || t == VIXDISKLIB_DISK_VMFS_SPARSE
       || t == VIXDISKLIB_DISK_VMFS_THIN)
     t = VIXDISKLIB_DISK_MONOLITHIC_SPARSE;   /* the hosted equivalent */

@@ -376,3 +376,24 @@ VixMntapi_FreeOsInfo (VixOsInfo *info)
   free (info);
 }
 
+/* ---- vixmount extension (cli: vixmount mount) ---------------------------- */
+
+API VixError
+Vixmount_RecordMountPoint (VixDiskSetHandle diskSet, const char *dir)
+{
+  struct VixDiskSetHandleStruct *s;
+  VixError e = VIX_OK;
+
+  if (!dir || dir[0] != '/')
+    return vxm_fail (VIX_E_INVALID_ARG, "RecordMountPoint: not an absolute path: %s",
+                     dir ? dir : "(null)");
+  pthread_mutex_lock (&vxm_glock);
+  s = vxm_find_set (diskSet);
+  if (!s)
+    e = vxm_fail (VIX_E_INVALID_ARG, "RecordMountPoint: not an open disk set");
+  else if (vxm_state_add (&s->st, "extmount %s", dir) == -1)
+    e = vxm_fail (VIX_E_MNTAPI_CANT_MAKE_VAR_DIR, "RecordMountPoint: cannot write %s/state",
+                  s->st.dir);
+  pthread_mutex_unlock (&vxm_glock);
+  return e;
+}

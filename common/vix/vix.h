@@ -57,6 +57,11 @@ VixError vx_report_vmdk (const struct vx_reporter *r, const char *what,
 /* The fixed text of a code, NULL if errors.def does not know it. */
 const char *vx_error_text (VixError code);
 
+/* ---- disktype.c --------------------------------------------------------- */
+/* The VixDiskLibDiskType of a VMDK createType name ("monolithicSparse",
+ * "vmfsThin", ...; any case), VIXDISKLIB_DISK_UNKNOWN for another or NULL. */
+VixDiskLibDiskType vx_disk_type_of (const char *create_type);
+
 /* ---- config.c ----------------------------------------------------------- */
 
 struct vx_note { enum vx_level level; char *text; };

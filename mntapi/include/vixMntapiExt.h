@@ -62,6 +62,14 @@ typedef struct {
 VixError Vixmount_GetBridgeInfo(VixDiskSetHandle diskSet, VixmountBridgeInfo **info);
 void Vixmount_FreeBridgeInfo(VixmountBridgeInfo *info);
 
+/* Record DIR, a mount point the caller is about to create over something
+ * of the set (the vixmount command bind-mounts a mounted volume's
+ * directory there), in the set's journal; call it before mounting.  From
+ * then on the set's teardown (CloseDiskSet, Exit, and the clean-up after
+ * the owner died: the next Init, Vixmount_CleanupStale) unmounts DIR before
+ * anything of the set; DIR itself is the caller's and is never removed. */
+VixError Vixmount_RecordMountPoint(VixDiskSetHandle diskSet, const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,14 +17,16 @@
 
 extern char **environ;
 
-unsigned long long
-vxm_proc_start (pid_t pid)
+/* Start time (0: no such process) and state letter (R, S, Z, ...). */
+static unsigned long long
+proc_stat (pid_t pid, char *state)
 {
   char path[64], buf[1024], *p;
   unsigned long long start = 0;
   FILE *f;
   int field;
 
+  *state = '?';
   if (pid <= 0)
     return 0;
   snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
@@ -39,6 +41,8 @@ vxm_proc_start (pid_t pid)
   p = strrchr (buf, ')');      /* comm may contain blanks */
   if (!p)
     return 0;
+  if (p[1] == ' ' && p[2])
+    *state = p[2];
   /* after ")": field 3 (state) ... field 22 (starttime) */
   for (field = 2; *p && field < 22; p++)
     if (*p == ' ')
@@ -46,6 +50,13 @@ vxm_proc_start (pid_t pid)
   if (field == 22)
     start = strtoull (p, NULL, 10);
   return start;
+}
+
+unsigned long long
+vxm_proc_start (pid_t pid)
+{
+  char state;
+  return proc_stat (pid, &state);
 }
 
 pid_t
@@ -143,8 +154,24 @@ vxm_wait_ready (int fd, pid_t pid, int timeout_ms)
 bool
 vxm_alive_as (pid_t pid, unsigned long long start)
 {
-  unsigned long long s = vxm_proc_start (pid);
-  return s != 0 && (start == 0 || s == start);
+  char state;
+  unsigned long long s = proc_stat (pid, &state);
+  /* a zombie has ended: only its parent has not collected it yet */
+  return s != 0 && (start == 0 || s == start) && state != 'Z' && state != 'X';
+}
+
+/* Has (pid, start) ended?  A child of ours that ended (a zombie) is
+ * collected. */
+static bool
+ended (pid_t pid, unsigned long long start)
+{
+  int status;
+
+  if (vxm_alive_as (pid, start))
+    return false;
+  if (start == 0 || vxm_proc_start (pid) == start)
+    waitpid (pid, &status, WNOHANG);
+  return true;
 }
 
 void
@@ -152,15 +179,15 @@ vxm_stop (pid_t pid, unsigned long long start, int ms)
 {
   int status;
 
-  if (pid <= 0 || !vxm_alive_as (pid, start))
+  if (pid <= 0 || ended (pid, start))
     return;
   kill (pid, SIGTERM);
   for (int waited = 0; waited < ms; waited += 5) {
-    if (waitpid (pid, &status, WNOHANG) == pid || !vxm_alive_as (pid, start))
+    if (waitpid (pid, &status, WNOHANG) == pid || ended (pid, start))
       return;
     vxm_msleep (5);
   }
-  if (vxm_alive_as (pid, start)) {
+  if (!ended (pid, start)) {
     kill (pid, SIGKILL);
     waitpid (pid, &status, 0);
   }

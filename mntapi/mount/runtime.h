@@ -36,10 +36,11 @@ extern struct vx_logger vxm_logger;
 char *vxm_base_dir (const char *tmp_directory);
 
 /* The journal.  Lines: "owner PID START", "nbdkit SOCK" (sets that run
- * nbdkit), "fuse DIR", "loop FILE", "mount DIR", "pid NAME PID START", and
- * on the kernel bridge "nbd BACKEND" (before an attach), "nbddev INDEX
- * BACKEND HOLDER" (after it; HOLDER: the ioctl interface's NBD_DO_IT
- * child, else 0), "dm NAME" (before a table is made). */
+ * nbdkit), "fuse DIR", "loop FILE", "mount DIR", "pid NAME PID START",
+ * "extmount DIR" (a mount point of the caller's over the set: unmounted,
+ * never removed), and on the kernel bridge "nbd BACKEND" (before an
+ * attach), "nbddev INDEX BACKEND HOLDER" (after it; HOLDER: the ioctl
+ * interface's NBD_DO_IT child, else 0), "dm NAME" (before a table is made). */
 struct vxm_state {
   char *dir;                 /* the set's directory */
   int fd;                    /* journal, O_APPEND */
@@ -50,7 +51,8 @@ void vxm_state_close (struct vxm_state *st);
 
 /* Sleep MS milliseconds (EINTR resumed). */
 void vxm_msleep (int ms);
-/* Is (pid, start) alive?  start 0: any process with that pid. */
+/* Is (pid, start) alive (and no zombie)?  start 0: any process with that
+ * pid. */
 bool vxm_alive_as (pid_t pid, unsigned long long start);
 
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22),

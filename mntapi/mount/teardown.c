@@ -67,6 +67,22 @@ sweep_kernel (const char *id)
 
 struct entry { char kind[16]; char arg[PATH_MAX]; long pid; unsigned long long start; };
 
+/* Is the mount on DIR (an "extmount") the filesystem of one of the set's
+ * own mounts, and not something mounted there since? */
+static bool
+shows_the_set (const char *dir, const struct entry *ent, size_t n)
+{
+  struct stat a, b;
+
+  if (stat (dir, &a) == -1)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (ent[i].kind, "mount") == 0 && vxm_is_mountpoint (ent[i].arg)
+        && stat (ent[i].arg, &b) == 0 && a.st_dev == b.st_dev)
+      return true;
+  return false;
+}
+
 int
 vxm_teardown_dir (const char *dir, bool force)
 {
@@ -114,6 +130,14 @@ vxm_teardown_dir (const char *dir, bool force)
         failed = -1;
       }
       rmdir (e->arg);
+    }
+    else if (strcmp (e->kind, "extmount") == 0) {   /* the caller's directory */
+      if (vxm_is_mountpoint (e->arg) && !shows_the_set (e->arg, ent, n))
+        vx_log (VX_WARNING, "%s shows no volume of the set any more; left alone", e->arg);
+      else if (vxm_umount (e->arg, force) == -1) {
+        vx_log (VX_ERROR, "cannot unmount %s: %s", e->arg, strerror (errno));
+        failed = -1;
+      }
     }
     else if (strcmp (e->kind, "loop") == 0)
       vxm_loop_detach_file (e->arg);

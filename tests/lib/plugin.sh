@@ -51,6 +51,16 @@ _nbdkit_stop_all() { local p; for p in "${_NBDKIT_PIDS[@]}"; do nbdkit_stop "$p"
 
 nbdkit_run() { env "${NBDKIT_ENV[@]}" nbdkit "$@"; }
 
+# nbdkit_wrap DIR: in a sanitizer build, the nbdkit that libvixMntapi
+# starts needs NBDKIT_ENV too: a wrapper DIR/nbdkit-wrap, exported as
+# VIXMOUNT_NBDKIT (nothing to do otherwise).
+nbdkit_wrap() {
+  [ ${#NBDKIT_ENV[@]} -gt 0 ] || return 0
+  { echo '#!/bin/sh'; printf 'exec env'; printf ' %q' "${NBDKIT_ENV[@]}"; echo ' nbdkit "$@"'; } > "$1/nbdkit-wrap"
+  chmod +x "$1/nbdkit-wrap"
+  export VIXMOUNT_NBDKIT=$1/nbdkit-wrap
+}
+
 # nbdkit_fails LOG [nbdkit args...]: run nbdkit expecting it to give up at
 # start (bad parameters, a disk that does not open).  Its output goes to LOG.
 # Returns its exit status, or 124 if it was still running after 30 s.
