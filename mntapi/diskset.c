@@ -57,6 +57,34 @@ vxm_close_set (struct VixDiskSetHandleStruct *s)
   free_set (s);
 }
 
+/* Discovery names disk I as "disk I (FILE)", FILE being what it read: the
+ * bridge's file or /dev/nbdN.  The user knows the disk by its VMDK: say
+ * that, and where it was read, in the message of LINE (printed as is if
+ * nothing matches). */
+static void
+log_discovery (struct VixDiskSetHandleStruct *s, char **files, enum vx_level level,
+               VixError code, const char *line)
+{
+  for (size_t i = 0; i < s->ndisks; i++) {
+    char tag[PATH_MAX + 32];
+    const char *at;
+    snprintf (tag, sizeof tag, "disk %zu (%s)", i, files[i]);
+    if ((at = strstr (line, tag))) {
+      if (code != VIX_OK)
+        vxm_fail (code, "OpenDisks: %.*sdisk %zu (%s, read as %s)%s", (int) (at - line), line,
+                  i, s->paths[i], files[i], at + strlen (tag));
+      else
+        vx_log (level, "OpenDisks: %.*sdisk %zu (%s, read as %s)%s", (int) (at - line), line,
+                i, s->paths[i], files[i], at + strlen (tag));
+      return;
+    }
+  }
+  if (code != VIX_OK)
+    vxm_fail (code, "OpenDisks: %s", line);
+  else
+    vx_log (level, "OpenDisks: %s", line);
+}
+
 static VixError
 discover (struct VixDiskSetHandleStruct *s)
 {
@@ -80,14 +108,15 @@ discover (struct VixDiskSetHandleStruct *s)
   err[0] = '\0';
   if (vx_discover ((const char *const *) files, sizes, s->ndisks, &s->vols, &s->nvols, err,
                    sizeof err) == -1) {
-    e = vxm_fail (VIX_E_MNTAPI_CANT_READ_PARTS, "OpenDisks: %s", err);
+    e = VIX_E_MNTAPI_CANT_READ_PARTS;
+    log_discovery (s, files, VX_ERROR, e, err);
     goto out;
   }
   for (char *line = err, *nl; *line; line = nl ? nl + 1 : line + strlen (line)) {
     nl = strchr (line, '\n');
     if (nl) *nl = '\0';
     if (*line)
-      vx_log (VX_WARNING, "OpenDisks: %s", line);   /* discovery's warnings */
+      log_discovery (s, files, VX_WARNING, VIX_OK, line);   /* discovery's warnings */
   }
   s->vh = calloc (s->nvols ? s->nvols : 1, sizeof *s->vh);
   if (!s->vh) {

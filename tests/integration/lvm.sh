@@ -262,7 +262,7 @@ case $why in
   "LVM physical volume whose metadata cannot be read: metadata area 1: VG $vgname: metadata text checksum mismatch (stored 0x"*) ok 0 "the PV says why: $why";;
   *) ok 1 "the PV says why: $why";;
 esac
-grep -q "disk 0 ($d/rt/.*/d0): LVM PV .*VG $vgname: metadata text checksum mismatch" bad.out.err
+grep -q "disk 0 ($d/Gbad.vmdk, read as [^)]*): LVM PV .*VG $vgname: metadata text checksum mismatch" bad.out.err
 ok $? "OpenDisks logs it, naming the disk: $(grep -o 'LVM PV .*mismatch' bad.out.err | head -1)"
 is "$(check_files bad.out bootG=d0p1)" "0 of 3" "/boot still mounts and reads right"
 release bad.out
