@@ -85,6 +85,17 @@ connections (void)
   return n < 1 ? 1 : n > 4 ? 4 : (unsigned) n;
 }
 
+/* The largest request the kernel sends nbdkit: 1 MiB (the kernel's 128 KiB
+ * cut a 4 MiB read-ahead into 32 round trips; in the guest benchmark 1 MiB
+ * read 1.3x faster); VIXMOUNT_NBD_MAX_REQUEST_KB overrides it. */
+static unsigned
+request_kb (void)
+{
+  const char *e = getenv ("VIXMOUNT_NBD_MAX_REQUEST_KB");
+  unsigned long v = e && *e ? strtoul (e, NULL, 10) : 1024;
+  return v > 32768 ? 32768 : (unsigned) v;
+}
+
 VixError
 vxm_kernel_attach (struct VixDiskSetHandleStruct *s)
 {
@@ -113,6 +124,7 @@ vxm_kernel_attach (struct VixDiskSetHandleStruct *s)
       .socket = s->sock, .export_name = name, .backend = backend,
       .max_conns = connections (), .iface = iface,
       .read_ahead_kb = 4096,    /* as the FUSE bridge's loop devices */
+      .max_request_kb = request_kb (),
     };
     snprintf (name, sizeof name, "%zu", i);
     snprintf (backend, sizeof backend, "vixmount:%s:d%zu", s->id, i);

@@ -75,6 +75,8 @@ struct vxk_attach {
   unsigned max_conns;      /* connections if the server allows multi-conn */
   enum vxk_iface iface;
   unsigned read_ahead_kb;  /* the device's read-ahead (0: the kernel's) */
+  unsigned max_request_kb; /* the largest request the kernel sends the
+                              server (max_sectors_kb; 0: the kernel's) */
 };
 struct vxk_device {
   int index;               /* /dev/nbd<index> */

@@ -165,11 +165,15 @@ verify (const struct vxk_attach *a, const struct vxk_device *dev, char *err, siz
   /* read-ahead: the kernel's 128 KiB costs a round trip to the server per
    * 128 KiB of a sequential read; set before the partitions exist, which
    * share the disk's queue */
-  if (a->read_ahead_kb) {
-    snprintf (path, sizeof path, "/sys/block/nbd%d/queue/read_ahead_kb", dev->index);
+  for (int k = 0; k < 2; k++) {
+    unsigned v = k ? a->max_request_kb : a->read_ahead_kb;
+    if (!v)
+      continue;
+    snprintf (path, sizeof path, "/sys/block/nbd%d/queue/%s", dev->index,
+              k ? "max_sectors_kb" : "read_ahead_kb");
     fd = open (path, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
-      snprintf (buf, sizeof buf, "%u", a->read_ahead_kb);
+      snprintf (buf, sizeof buf, "%u", v);
       if (write (fd, buf, strlen (buf)) < 0) { /* best effort: a tuning */ }
       close (fd);
     }
