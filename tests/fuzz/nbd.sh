@@ -99,7 +99,7 @@ run_stream() {
   wait "$pid"
 }
 proto() {  # NAME VMDK SEED [nbdkit options]
-  local name=$1 vmdk=$2 seed=$3 f st bad=0 hangs=0 n=0; shift 3
+  local name=$1 vmdk=$2 seed=$3 f st bad=0 hangs=0 known=0 n=0; shift 3
   mkdir -p "$name.in"
   python3 "$top_srcdir/tests/fuzz/nbdproto.py" "$name.in" "$seed" "$COUNT" 1048576 \
     || { ok 1 "$name: streams generated"; return; }
@@ -115,6 +115,14 @@ proto() {  # NAME VMDK SEED [nbdkit options]
       cp "$f" "$T/finding-$name-$(basename "$f")"
     elif [ "$st" -eq 137 ] && [ ${#NBDKIT_ENV[@]} -gt 0 ] && grep -q 'error' "$name.err"; then
       hangs=$((hangs + 1))   # the sanitizer build's exit-handler deadlock (plugin.sh)
+    elif [ "$st" -eq 134 ] && grep -q 'invalid request: NBD_CMD_WRITE' "$name.err" \
+         && grep -q "raw_send_other: Assertion \`sock >= 0' failed" "$name.err"; then
+      # nbdkit 1.32's own bug, before any plugin code: after a write whose
+      # range is invalid, nbdkit drops the connection (payload too large to
+      # skip, or the stream ends inside it), then sends the error reply on
+      # it and aborts.  Which stream hits it first depends on timing.
+      # Listed, not counted: nothing in the plugin can prevent it.
+      known=$((known + 1)); cp "$f" "$T/nbdkit-bug-$name-$(basename "$f")"
     elif [ "$st" -gt 1 ]; then
       bad=$((bad + 1)); diag "$name: $(basename "$f"): nbdkit exit status $st"
       tail -3 "$name.err" | sed 's/^/#   /'
@@ -122,6 +130,7 @@ proto() {  # NAME VMDK SEED [nbdkit options]
     fi
   done
   [ "$hangs" -gt 0 ] && diag "$name: $hangs runs killed in the sanitizer build's exit deadlock"
+  [ "$known" -gt 0 ] && diag "$name: $known streams hit nbdkit's own abort after an invalid write (upstream bug, not the plugin's)"
   [ "$bad" -eq 0 ]
   ok $? "$name: nbdkit -s survives $n generated, mutated and saved client streams (seed $seed)"
 }
