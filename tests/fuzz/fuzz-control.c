@@ -10,6 +10,7 @@
 
 #include "control.h"
 #include "fuzz.h"
+#include "segment.h"
 
 static bool
 inside (const char *p, const char *buf, size_t len)
@@ -49,6 +50,22 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       FUZZ_CHECK (strpbrk (cmd.name, " \t") == NULL);
       if (cmd.op == CONTROL_ADD)
         FUZZ_CHECK (vfile_name_problem (cmd.name) == NULL);
+      break;
+    case CONTROL_COMPOSE:
+      /* a volume of pieces: a good name, pieces contiguous from 0, each
+       * naming one of the bases, every base a word of the line */
+      FUZZ_CHECK (inside (cmd.name, copy, size) && vfile_name_problem (cmd.name) == NULL);
+      FUZZ_CHECK (cmd.nseg > 0 && cmd.seg != NULL && cmd.nbases > 0 && cmd.bases != NULL);
+      for (size_t i = 0, at = 0; i < cmd.nseg; at += cmd.seg[i].length, i++) {
+        FUZZ_CHECK (cmd.seg[i].start == at && cmd.seg[i].length > 0);
+        if (cmd.seg[i].nstripes == 0)
+          FUZZ_CHECK (cmd.seg[i].disk < cmd.nbases);
+        for (unsigned k = 0; k < cmd.seg[i].nstripes; k++)
+          FUZZ_CHECK (cmd.seg[i].stripe[k].disk < cmd.nbases);
+      }
+      for (size_t b = 0; b < cmd.nbases; b++)
+        FUZZ_CHECK (inside (cmd.bases[b], copy, size) && cmd.bases[b][0] != '\0');
+      control_cmd_clear (&cmd);
       break;
     default:
       FUZZ_CHECK (!"unknown command");

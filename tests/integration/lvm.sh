@@ -30,6 +30,8 @@ LVMIMG="python3 $top_srcdir/tests/lib/lvmimg.py"
 . "$top_srcdir/tests/lib/lvm.sh"
 d=$(scratch)
 cd "$d" || bail "cd"
+. "$top_srcdir/tests/lib/plugin.sh"      # a sanitizer build: the nbdkit the library starts
+nbdkit_wrap "$d"
 host0=$(lvm_host_state)
 mkdir rt
 printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf

@@ -597,15 +597,16 @@ static void
 test_scan (void)
 {
   const size_t size = 2 * MiB, area = MiB - 4096;
-  char *newer = strdup (vg_text);
+  char *head = strdup (vg_text), *newer;
   unsigned char *a, *b;
   struct vx_lvm_pvloc loc[2];
   struct vx_lvm_set set;
   int fa, fb;
 
-  *strstr (newer, "seqno = 7") = '\0';
-  if (asprintf (&newer, "%sseqno = 8%s", newer, strstr (vg_text, "seqno = 7") + 9) < 0)
+  *strstr (head, "seqno = 7") = '\0';
+  if (asprintf (&newer, "%sseqno = 8%s", head, strstr (vg_text, "seqno = 7") + 9) < 0)
     abort ();
+  free (head);
   a = pv_image (size, area, 6656, vg_text);
   b = pv_image (size, area, 6656, newer);
   memcpy (b + 512 + 32, "3V0jCSzq6oDALYYPecbROi67RY52hvXq", 32);
