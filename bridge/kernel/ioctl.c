@@ -8,7 +8,6 @@
  * nothing else: only system calls between fork and _exit) until the device
  * is disconnected.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,46 +24,6 @@
 #include "kernel.h"
 
 #define NBD_BLOCK_SIZE 512
-
-static int
-cmp_int (const void *a, const void *b)
-{
-  return *(const int *) a - *(const int *) b;
-}
-
-/* The indexes of the nbd devices the kernel has, sorted; count in *n. */
-static int *
-devices (size_t *n)
-{
-  DIR *d = opendir ("/sys/block");
-  struct dirent *de;
-  int *v = NULL;
-  size_t cap = 0;
-
-  *n = 0;
-  if (!d)
-    return NULL;
-  while ((de = readdir (d))) {
-    char *end;
-    long i;
-    if (strncmp (de->d_name, "nbd", 3) != 0)
-      continue;
-    i = strtol (de->d_name + 3, &end, 10);
-    if (end == de->d_name + 3 || *end || i < 0 || i > INT32_MAX)
-      continue;
-    if (*n == cap) {
-      int *g = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *g);
-      if (!g)
-        break;
-      v = g;
-    }
-    v[(*n)++] = (int) i;
-  }
-  closedir (d);
-  if (v)
-    qsort (v, *n, sizeof *v, cmp_int);
-  return v;
-}
 
 /* Set up /dev/nbd<i> with the sockets; the device's fd, or -1 (errno EBUSY:
  * someone else's). */
@@ -108,7 +67,7 @@ vxk_ioctl_connect (const int *fds, size_t n, const struct vxk_export *ex,
                    pid_t *holder, char *err, size_t errlen)
 {
   size_t nd;
-  int *idx = devices (&nd), dev = -1, index = -1;
+  int *idx = vxk_nbd_devices (&nd), dev = -1, index = -1;
   pid_t child;
 
   if (!idx || nd == 0) {

@@ -97,6 +97,9 @@ int vxk_nbd_detach (int index, char *err, size_t errlen);
 bool vxk_nbd_connected (int index);
 /* The device's backend identifier (empty if none or not shown). */
 int vxk_nbd_backend (int index, char *buf, size_t len);
+/* The indexes of the nbd devices the kernel has (/sys/block/nbdN), sorted;
+ * the count in *n; the array is the caller's to free (NULL if none). */
+int *vxk_nbd_devices (size_t *n);
 /* Indexes of connected devices whose backend starts with prefix; returns
  * how many (at most max are stored). */
 size_t vxk_nbd_find (const char *prefix, int *idx, size_t max);

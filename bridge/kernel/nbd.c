@@ -100,31 +100,61 @@ vxk_nbd_backend (int index, char *buf, size_t len)
   return 0;
 }
 
-size_t
-vxk_nbd_find (const char *prefix, int *idx, size_t max)
+static int
+cmp_int (const void *a, const void *b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+int *
+vxk_nbd_devices (size_t *n)
 {
   DIR *d = opendir ("/sys/block");
   struct dirent *de;
-  size_t n = 0;
+  int *v = NULL;
+  size_t cap = 0;
 
+  *n = 0;
   if (!d)
-    return 0;
+    return NULL;
   while ((de = readdir (d))) {
-    char be[256], *end;
+    char *end;
     long i;
     if (strncmp (de->d_name, "nbd", 3) != 0)
       continue;
     i = strtol (de->d_name + 3, &end, 10);
     if (end == de->d_name + 3 || *end || i < 0 || i > INT32_MAX)
       continue;
-    if (!vxk_nbd_connected ((int) i) || vxk_nbd_backend ((int) i, be, sizeof be) == -1
+    if (*n == cap) {
+      int *g = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *g);
+      if (!g)
+        break;
+      v = g;
+    }
+    v[(*n)++] = (int) i;
+  }
+  closedir (d);
+  if (v)
+    qsort (v, *n, sizeof *v, cmp_int);
+  return v;
+}
+
+size_t
+vxk_nbd_find (const char *prefix, int *idx, size_t max)
+{
+  size_t nd, n = 0;
+  int *all = vxk_nbd_devices (&nd);
+
+  for (size_t k = 0; k < nd; k++) {
+    char be[256];
+    if (!vxk_nbd_connected (all[k]) || vxk_nbd_backend (all[k], be, sizeof be) == -1
         || strncmp (be, prefix, strlen (prefix)) != 0)
       continue;
     if (n < max)
-      idx[n] = (int) i;
+      idx[n] = all[k];
     n++;
   }
-  closedir (d);
+  free (all);
   return n;
 }
 
