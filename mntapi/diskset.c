@@ -24,6 +24,7 @@ free_set (struct VixDiskSetHandleStruct *s)
     free (s->vh[i].dir);
     free (s->vh[i].file);
   }
+  vxm_inspect_free (s);
   free (s->vh);
   vx_volumes_free (s->vols, s->nvols);
   for (size_t i = 0; i < s->ndisks; i++) {
@@ -378,31 +379,6 @@ API void
 VixMntapi_FreeVolumeHandles (VixVolumeHandle *volumeHandles)
 {
   free (volumeHandles);   /* the volumes belong to the set */
-}
-
-API VixError
-VixMntapi_GetOsInfo (VixDiskSetHandle diskSet, VixOsInfo **info)
-{
-  if (info)
-    *info = NULL;
-  pthread_mutex_lock (&vxm_glock);
-  bool ok = vxm_find_set (diskSet) != NULL;
-  pthread_mutex_unlock (&vxm_glock);
-  if (!ok || !info)
-    return vxm_fail (VIX_E_INVALID_ARG, "GetOsInfo: not an open disk set");
-  return vxm_fail (VIX_E_NOT_SUPPORTED,
-               "GetOsInfo: guest OS inspection is not implemented in this version of vixmount");
-}
-
-API void
-VixMntapi_FreeOsInfo (VixOsInfo *info)
-{
-  if (!info)
-    return;
-  free (info->vendor);
-  free (info->edition);
-  free (info->osFolder);
-  free (info);
 }
 
 /* ---- vixmount extension (cli: vixmount mount) ---------------------------- */

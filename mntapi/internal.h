@@ -60,6 +60,7 @@
 #include "runtime.h"
 #include "mount.h"
 #include "kernel.h"
+#include "inspect.h"
 
 #define API __attribute__ ((visibility ("default")))
 #define SET_MAGIC 0x56584d53u   /* "VXMS" */
@@ -90,6 +91,8 @@ struct VixVolumeHandleStruct {
                                needs a device-mapper table */
   char dev[64];             /* the block device mounted */
   char dmname[128];         /* the dm device made for the mount, or "" */
+  char **gmp;               /* guest inspection: the guest's mount points */
+  size_t ngmp;
 };
 
 /* A disk on the kernel bridge: its /dev/nbdN and the kernel's partitions. */
@@ -121,6 +124,10 @@ struct VixDiskSetHandleStruct {
   struct vx_volume *vols;
   size_t nvols;
   struct VixVolumeHandleStruct *vh;
+  bool inspected;               /* guest.c: inspection ran ... */
+  struct vx_guest guest;        /* ... and found this */
+  long sysvol;                  /* the volume with the OS, or -1 */
+  char *no_os;                  /* no OS: why */
 };
 
 struct vxm_global {
@@ -195,6 +202,19 @@ int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)
 /* The .control line that makes V's file on the bridge ("compose NAME
  * linear ... striped ...\n"), malloc'd; NULL when out of memory. */
 char *vxm_compose_line (const struct vx_volume *v);
+
+/* ---- volume.c ---------------------------------------------------------- */
+/* Mount VH (read-only if READONLY or the set is), or dismount it (glock held). */
+VixError vxm_mount_volume (struct VixVolumeHandleStruct *vh, bool readonly);
+VixError vxm_dismount_volume (struct VixVolumeHandleStruct *vh, bool force);
+
+/* ---- guest.c: guest inspection ------------------------------------------ */
+/* Inspect the set once (s->inspected, s->guest, s->sysvol, each volume's
+ * gmp); later calls return at once (glock held).  Fails only for want of
+ * memory; a set without an OS is s->guest.kind VX_GUEST_NONE, s->no_os. */
+VixError vxm_inspect (struct VixDiskSetHandleStruct *s);
+/* Frees what inspection kept in S. */
+void vxm_inspect_free (struct VixDiskSetHandleStruct *s);
 
 /* ---- diskset.c ---------------------------------------------------------- */
 /* Undo and free everything of a set, whatever state it is in (glock held). */

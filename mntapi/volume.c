@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +82,8 @@ fuse_volume_dev (struct VixVolumeHandleStruct *vh, enum vxm_mount_mode how, int 
   return VIX_OK;
 }
 
-static VixError
-mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
+VixError
+vxm_mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
 {
   struct VixDiskSetHandleStruct *s = vh->set;
   struct vx_volume *v = vh->v;
@@ -147,14 +148,14 @@ VixMntapi_MountVolume (VixVolumeHandle volumeHandle, Bool readOnly)
 
   pthread_mutex_lock (&vxm_glock);
   vh = vxm_find_vol (volumeHandle);
-  e = vh ? mount_volume (vh, readOnly != 0)
+  e = vh ? vxm_mount_volume (vh, readOnly != 0)
     : vxm_fail (VIX_E_INVALID_ARG, "MountVolume: not a volume of an open disk set");
   pthread_mutex_unlock (&vxm_glock);
   return e;
 }
 
-static VixError
-dismount (struct VixVolumeHandleStruct *vh, bool force)
+VixError
+vxm_dismount_volume (struct VixVolumeHandleStruct *vh, bool force)
 {
   if (!vh->mounted)
     return VIX_E_MNTAPI_VOLUME_NOT_MOUNTED;
@@ -177,7 +178,7 @@ VixMntapi_DismountVolume (VixVolumeHandle volumeHandle, Bool force)
 
   pthread_mutex_lock (&vxm_glock);
   vh = vxm_find_vol (volumeHandle);
-  e = vh ? dismount (vh, force != 0)
+  e = vh ? vxm_dismount_volume (vh, force != 0)
     : vxm_fail (VIX_E_INVALID_ARG, "DismountVolume: not a volume of an open disk set");
   pthread_mutex_unlock (&vxm_glock);
   return e;
@@ -210,13 +211,21 @@ VixMntapi_GetVolumeInfo (VixVolumeHandle volumeHandle, VixVolumeInfo **info)
     pthread_mutex_unlock (&vxm_glock);
     return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeInfo: not a volume of an open disk set");
   }
-  i = calloc (1, sizeof *i);    /* one inGuestMountPoints slot, NULL */
+  /* VMware's flexible struct: at least one inGuestMountPoints slot */
+  i = calloc (1, offsetof (VixVolumeInfo, inGuestMountPoints)
+                 + (vh->ngmp ? vh->ngmp : 1) * sizeof (char *));
   if (i) {
+    bool oom = false;
     i->type = vol_type (vh->v);
     i->isMounted = vh->mounted;
-    i->numGuestMountPoints = 0;  /* filled by guest inspection (not in this version) */
-    if (vh->mounted && !(i->symbolicLink = strdup (vh->dir))) {
-      free (i);
+    /* the guest's mount points, once inspection ran (GetOsInfo) */
+    for (size_t k = 0; k < vh->ngmp && !oom; k++)
+      if ((i->inGuestMountPoints[k] = strdup (vh->gmp[k])) != NULL)
+        i->numGuestMountPoints++;
+      else
+        oom = true;
+    if (oom || (vh->mounted && !(i->symbolicLink = strdup (vh->dir)))) {
+      VixMntapi_FreeVolumeInfo (i);
       i = NULL;
     }
   }

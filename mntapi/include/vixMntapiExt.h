@@ -70,6 +70,53 @@ void Vixmount_FreeBridgeInfo(VixmountBridgeInfo *info);
  * anything of the set; DIR itself is the caller's and is never removed. */
 VixError Vixmount_RecordMountPoint(VixDiskSetHandle diskSet, const char *dir);
 
+/* Guest inspection: everything VixMntapi_GetOsInfo and the in-guest mount
+ * points of VixMntapi_GetVolumeInfo come from, in one call.  The first call
+ * on a set inspects it (later ones return the same facts): each mountable
+ * volume in the set's order is looked at, mounted read-only if it was not
+ * mounted (a volume the caller mounted is used as it is), until one holds
+ * an operating system; that one stays mounted, as VMware's GetOsInfo leaves
+ * it, and the others are dismounted again.  Linux guests: /etc/os-release
+ * and its older equivalents, /etc/hostname, /etc/fstab, the ELF class of
+ * the guest's binaries.  Windows guests: the SOFTWARE and SYSTEM hives (the
+ * control set Select\Current names) and SYSTEM\MountedDevices.  Guest files
+ * are read in a child process confined to the guest's root (chroot), with
+ * resource limits.  Every string is guest data: escape it when printing.
+ * A set without an operating system succeeds with family VIXMNTAPI_NO_OS
+ * and noOsReason saying what was looked at. */
+typedef struct {
+   char   *name;               /* the volume, as VixmountVolumeDetails names it */
+   char   *fsType, *label, *uuid;   /* as VixmountVolumeDetails has them */
+   size_t  numGuestMountPoints;
+   char  **guestMountPoints;   /* "/", "/home" (fstab order); "C:" */
+} VixmountGuestVolume;
+
+typedef struct {
+   VixOsFamily family;         /* VIXMNTAPI_WINDOWS, VIXMNTAPI_OTHER (Linux),
+                                  VIXMNTAPI_NO_OS */
+   uint32  majorVersion, minorVersion;
+   Bool    osIs64Bit;
+   char   *vendor;             /* os-release NAME ("Debian GNU/Linux"); "Microsoft" */
+   char   *edition;            /* os-release VARIANT; Windows EditionID; or "" */
+   char   *osFolder;           /* the guest's root / Windows directory on this host */
+   char   *distribution;       /* os-release ID ("debian", "fedora"); "windows" */
+   char   *productName;        /* PRETTY_NAME; ProductName */
+   char   *version;            /* VERSION_ID ("12", "22.04"); "10.0" */
+   char   *build;              /* Windows CurrentBuild; NULL on Linux */
+   char   *hostname;           /* /etc/hostname; ComputerName; NULL if none */
+   char   *architecture;       /* "x86_64", "aarch64", ...; Windows "AMD64", "x86" */
+   char   *systemVolume;       /* the volume holding the OS, NULL for no OS */
+   char   *noOsReason;         /* family VIXMNTAPI_NO_OS: why; else NULL */
+   char   *notes;              /* what inspection skipped or could not read
+                                  (a damaged hive, fstab lines), one per
+                                  line; NULL if nothing */
+   uint32  numVolumes;
+   VixmountGuestVolume *volumes;   /* every volume of the set, in set order */
+} VixmountInspection;
+
+VixError Vixmount_Inspect(VixDiskSetHandle diskSet, VixmountInspection **inspection);
+void Vixmount_FreeInspection(VixmountInspection *inspection);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,11 +32,12 @@ ALLOWED = {
     "bridge/kernel": {"common/utils"},
     "mntapi/lvm": {"common/utils"},
     "mntapi/discover": {"common/utils", "mntapi/lvm"},
+    "mntapi/inspect": {"common/utils", "mntapi/discover"},
     "mntapi/mount": {"common/utils", "common/vix", "disklib/include", "bridge/kernel"},
     "mntapi/include": {"disklib/include"},
     "mntapi": {"common/utils", "common/vmdk", "common/vix", "disklib/include",
                "disklib", "mntapi/include", "mntapi/discover", "mntapi/mount",
-               "bridge/kernel"},
+               "mntapi/inspect", "bridge/kernel"},
     "cli": {"common/utils", "common/vmdk", "common/vix", "disklib/include",
             "disklib", "mntapi/include", "mntapi"},
     # the user guide's example programs: the installed headers only
@@ -46,7 +47,7 @@ ALLOWED = {
 }
 PARTS = sorted(ALLOWED, key=len, reverse=True)   # longest prefix first
 INCLUDE_DIRS = ["common/utils", "common/vmdk", "common/vix", "common/cow",
-                "disklib/include", "mntapi/include", "mntapi/discover", "mntapi/lvm",
+                "disklib/include", "mntapi/include", "mntapi/discover", "mntapi/lvm", "mntapi/inspect",
                 "mntapi/mount", "bridge/fuse", "bridge/kernel", "tests/unit"]
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

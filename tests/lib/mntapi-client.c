@@ -14,10 +14,15 @@
  * "mounted NAME DIR" (or "mountfail NAME CODE"); with --hold, prints "ready"
  * and waits for end of input before cleaning up (DismountVolume(force) ->
  * FreeVolumeHandles -> CloseDiskSet -> Exit).  --twice also tries a second
- * OpenDisks of the same disks and prints "second-open CODE".  Exit status 0,
+ * OpenDisks of the same disks and prints "second-open CODE".  --os calls
+ * VixMntapi_GetOsInfo (where the guide's order has it: before the volume
+ * handles) and prints "os {JSON}" or "os-failed CODE", "os-ms N" (how long it
+ * took), then Vixmount_Inspect's "inspect {JSON}"; each volume's line then
+ * carries its in-guest mount points ("gmp").  Exit status 0,
  * or 1 when OpenDisks (or a requested mount) fails; the VixError is printed.
  */
 #include <inttypes.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +40,78 @@ logfn (const char *fmt, va_list ap)
   vfprintf (stderr, fmt, ap);
 }
 
+static void
+jfield (const char *name, const char *v, bool first)
+{
+  printf ("%s\"%s\": ", first ? "" : ", ", name);
+  vx_json_string (stdout, v);
+}
+
+/* GetOsInfo as the guide calls it, then the extension's whole answer. */
+static void
+print_os (VixDiskSetHandle set)
+{
+  VixOsInfo *oi = NULL;
+  VixmountInspection *r = NULL;
+  struct timespec t0, t1;
+  VixError e;
+
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  e = VixMntapi_GetOsInfo (set, &oi);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  printf ("os-ms %lld\n", (long long) (t1.tv_sec - t0.tv_sec) * 1000
+          + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+  if (VIX_FAILED (e))
+    printf ("os-failed %" PRIu64 " %s\n", e, oi ? "info-set" : "info-null");
+  else {
+    printf ("os {\"family\": %d, \"major\": %u, \"minor\": %u, \"is64\": %d, ",
+            (int) oi->family, oi->majorVersion, oi->minorVersion, oi->osIs64Bit);
+    jfield ("vendor", oi->vendor, true);
+    jfield ("edition", oi->edition, false);
+    jfield ("osFolder", oi->osFolder, false);
+    printf ("}\n");
+  }
+  VixMntapi_FreeOsInfo (oi);
+  e = Vixmount_Inspect (set, &r);
+  if (VIX_FAILED (e)) {
+    printf ("inspect-failed %" PRIu64 "\n", e);
+    return;
+  }
+  printf ("inspect {\"family\": %d, \"major\": %u, \"minor\": %u, \"is64\": %d, ",
+          (int) r->family, r->majorVersion, r->minorVersion, r->osIs64Bit);
+  jfield ("vendor", r->vendor, true);
+  jfield ("edition", r->edition, false);
+  jfield ("osFolder", r->osFolder, false);
+  jfield ("distribution", r->distribution, false);
+  jfield ("product", r->productName, false);
+  jfield ("version", r->version, false);
+  jfield ("build", r->build, false);
+  jfield ("hostname", r->hostname, false);
+  jfield ("arch", r->architecture, false);
+  jfield ("systemVolume", r->systemVolume, false);
+  jfield ("noOs", r->noOsReason, false);
+  jfield ("notes", r->notes, false);
+  printf (", \"volumes\": {");
+  for (uint32 i = 0; i < r->numVolumes; i++) {
+    printf ("%s", i ? ", " : "");
+    vx_json_string (stdout, r->volumes[i].name);
+    printf (": [");
+    for (size_t k = 0; k < r->volumes[i].numGuestMountPoints; k++) {
+      printf ("%s", k ? ", " : "");
+      vx_json_string (stdout, r->volumes[i].guestMountPoints[k]);
+    }
+    printf ("]");
+  }
+  printf ("}}\n");
+  Vixmount_FreeInspection (r);
+}
+
 int
 main (int argc, char **argv)
 {
   const char *mounts[64];
   int nmounts = 0, rc = 0;
-  bool single = false, rw = false, all = false, hold = false, twice = false, handles = false;
+  bool single = false, rw = false, all = false, hold = false, twice = false, handles = false, os = false;
   uint32 flags;
   VixDiskLibConnection conn = NULL;
   VixDiskLibHandle dh[16] = { 0 };
@@ -58,9 +129,10 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "--hold")) hold = true;
     else if (!strcmp (argv[i], "--twice")) twice = true;
     else if (!strcmp (argv[i], "--handles")) handles = true;
+    else if (!strcmp (argv[i], "--os")) os = true;
     else if (!strcmp (argv[i], "--mount") && i + 1 < argc && nmounts < 64) mounts[nmounts++] = argv[++i];
     else {
-      fprintf (stderr, "usage: mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] [--handles] DISK...\n");
+      fprintf (stderr, "usage: mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] [--handles] [--os] DISK...\n");
       return 2;
     }
   }
@@ -128,6 +200,8 @@ main (int argc, char **argv)
     else
       printf ("bridge-failed %" PRIu64 "\n", e);
   }
+  if (os)
+    print_os (set);
   e = VixMntapi_GetVolumeHandles (set, &nvols, &vols);
   if (VIX_FAILED (e)) {
     printf ("volumes-failed %" PRIu64 "\n", e);
@@ -163,7 +237,12 @@ main (int argc, char **argv)
     vx_json_string (stdout, d->partName);
     printf (", \"mountable\": %s, \"why\": ", d->mountable ? "true" : "false");
     vx_json_string (stdout, d->notMountableReason);
-    printf ("}\n");
+    printf (", \"gmp\": [");
+    for (size_t m = 0; m < vi->numGuestMountPoints; m++) {
+      printf ("%s", m ? ", " : "");
+      vx_json_string (stdout, vi->inGuestMountPoints[m]);
+    }
+    printf ("]}\n");
 
     bool want = false, want_rw = false;
     for (int m = 0; m < nmounts; m++) {
