@@ -21,22 +21,30 @@
 #include "vixmount.h"
 
 static const struct cli_command commands[] = {
-  { "list", "[--json] [--bytes] [--config FILE] DISK...",
+  { "list", "[--json] [--bytes] [--no-inspect] [--config FILE] DISK...",
     "List the volumes of the disk set made of the DISKs (VMDK files, in the\n"
     "guest's disk order): volume id, type, start, size, filesystem, label,\n"
-    "UUID and, once guest inspection exists, the guest's mount point.\n"
+    "UUID and the guest's mount points (from its /etc/fstab, or its drive\n"
+    "letters: guest inspection, as `vixmount inspect` does it).\n"
     "\n"
     "  --json          print JSON (docs/vixmount.schema.json, \"list\")\n"
     "  -b, --bytes     start and size in bytes, not in K/M/G\n"
+    "  --no-inspect    do not inspect the guest (no guest mount points; no\n"
+    "                  volume is mounted, not even read-only for a moment)\n"
     "  --config FILE   a VixDiskLib/VixMntapi configuration file (tmpDirectory)\n"
     "  -v, --verbose   show the libraries' log on stderr\n"
     "\n"
     "Needs root: the disks are read through a FUSE bridge.\n",
     cli_list },
   { "inspect", "[--json] [--bytes] [--config FILE] DISK...",
-    "What is known about the guest on the DISKs: its operating system (when\n"
-    "guest inspection is available; otherwise the field says why not) and\n"
-    "its volumes, as `vixmount list` shows them.\n"
+    "What is known about the guest on the DISKs: its operating system\n"
+    "(family, product, vendor, edition, version, build, distribution,\n"
+    "architecture, hostname, the volume it is installed on; or why none was\n"
+    "found), what inspection could not read, and its volumes with their\n"
+    "guest mount points, as `vixmount list` shows them.  Linux guests:\n"
+    "/etc/os-release (or its older equivalents), /etc/hostname, /etc/fstab;\n"
+    "Windows guests: the SOFTWARE and SYSTEM registry hives.  Volumes are\n"
+    "mounted read-only for a moment to read them; nothing is written.\n"
     "\n"
     "  --json          print JSON (docs/vixmount.schema.json, \"inspect\")\n"
     "  -b, --bytes     start and size in bytes\n"

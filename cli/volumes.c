@@ -10,7 +10,7 @@
 #include "vixmount.h"
 
 struct view_opts {
-  bool json, bytes;
+  bool json, bytes, no_inspect;
   const char *config;
 };
 
@@ -20,9 +20,10 @@ static int
 parse_view_opts (const struct cli_command *c, int argc, char **argv, struct view_opts *o,
                  int *rc)
 {
-  enum { O_JSON = 256, O_CONFIG };
+  enum { O_JSON = 256, O_CONFIG, O_NO_INSPECT };
   static const struct option longopts[] = {
     { "json", no_argument, NULL, O_JSON },
+    { "no-inspect", no_argument, NULL, O_NO_INSPECT },
     { "bytes", no_argument, NULL, 'b' },
     { "config", required_argument, NULL, O_CONFIG },
     { "verbose", no_argument, NULL, 'v' },
@@ -37,6 +38,13 @@ parse_view_opts (const struct cli_command *c, int argc, char **argv, struct view
     case O_JSON: o->json = true; break;
     case 'b': o->bytes = true; break;
     case O_CONFIG: o->config = optarg; break;
+    case O_NO_INSPECT:
+      if (strcmp (c->name, "list") != 0) {
+        *rc = cli_bad_option (c, '?', argv);
+        return -1;
+      }
+      o->no_inspect = true;
+      break;
     case 'v': cli_verbose = true; break;
     case 'h': *rc = cli_help (c); return -1;
     default: *rc = cli_bad_option (c, ch, argv); return -1;
@@ -156,8 +164,14 @@ table_volumes (FILE *f, const struct cli_set *s, bool bytes, const char *indent)
     snprintf (t[4], sizeof t[4], "%s", cell (d->fsType, b, sizeof b));
     snprintf (t[5], sizeof t[5], "%s", cell (d->label, b, sizeof b));
     snprintf (t[6], sizeof t[6], "%s", cell (d->uuid, b, sizeof b));
-    snprintf (t[7], sizeof t[7], "%s",
-              cell (i->numGuestMountPoints ? i->inGuestMountPoints[0] : NULL, b, sizeof b));
+    {
+      char mp[128] = "";
+      size_t used = 0;
+      for (size_t m = 0; m < i->numGuestMountPoints && used < sizeof mp; m++)
+        used += (size_t) snprintf (mp + used, sizeof mp - used, "%s%s", m ? "," : "",
+                                   i->inGuestMountPoints[m]);
+      snprintf (t[7], sizeof t[7], "%s", cell (mp, b, sizeof b));
+    }
     /* the reason may have blanks: it is the last column */
     snprintf (t[8], sizeof t[8], "%s", d->mountable ? "" : d->notMountableReason
               ? d->notMountableReason : "not mountable");
@@ -186,10 +200,20 @@ table_volumes (FILE *f, const struct cli_set *s, bool bytes, const char *indent)
 
 /* ---- list ------------------------------------------------------------------ */
 
-/* Both commands: resolve the disks, initialise, open the set read-only. */
+static void
+close_view (char **disks, size_t n, struct cli_set *s)
+{
+  cli_set_close (s);
+  VixMntapi_Exit ();
+  cli_free_strings (disks, n);
+}
+
+/* Both commands: resolve the disks, initialise, open the set read-only;
+ * then, unless --no-inspect, inspect the guest (*INSP, NULL if that failed:
+ * a warning says why) so that the volumes carry their guest mount points. */
 static int
 open_view (int argc, char **argv, int first, const struct view_opts *o, char ***disks,
-           struct cli_set *s)
+           struct cli_set *s, VixmountInspection **insp)
 {
   size_t n = (size_t) (argc - first);
   int r;
@@ -205,16 +229,23 @@ open_view (int argc, char **argv, int first, const struct view_opts *o, char ***
   if ((r = cli_set_open (*disks, n, false, s)) != 0) {
     VixMntapi_Exit ();
     cli_free_strings (*disks, n);
+    return r;
   }
-  return r;
-}
-
-static void
-close_view (char **disks, size_t n, struct cli_set *s)
-{
-  cli_set_close (s);
-  VixMntapi_Exit ();
-  cli_free_strings (disks, n);
+  *insp = NULL;
+  if (!o->no_inspect) {
+    VixError e = Vixmount_Inspect (s->set, insp);
+    if (VIX_FAILED (e)) {
+      cli_error ("warning: guest inspection failed: %s", cli_vix_text (e));
+      *insp = NULL;
+    }
+    for (size_t k = 0; k < s->n && *insp; k++)
+      if (cli_set_refresh (s, k) != 0) {
+        Vixmount_FreeInspection (*insp);
+        close_view (*disks, n, s);
+        return 1;
+      }
+  }
+  return 0;
 }
 
 int
@@ -222,13 +253,15 @@ cli_list (const struct cli_command *c, int argc, char **argv)
 {
   struct view_opts o;
   struct cli_set s;
+  VixmountInspection *insp;
   char **disks;
   int first, r = 0;
 
   if ((first = parse_view_opts (c, argc, argv, &o, &r)) < 0)
     return r;
-  if ((r = open_view (argc, argv, first, &o, &disks, &s)) != 0)
+  if ((r = open_view (argc, argv, first, &o, &disks, &s, &insp)) != 0)
     return r;
+  Vixmount_FreeInspection (insp);
   if (o.json) {
     printf ("{\"command\": \"list\", \"schemaVersion\": %d, ", CLI_SCHEMA_VERSION);
     json_disks (stdout, disks, (size_t) (argc - first));
@@ -254,44 +287,104 @@ os_family (VixOsFamily f)
   }
 }
 
+/* A JSON string field, or null. */
+static void
+jstr (const char *name, const char *v)
+{
+  printf (", \"%s\": ", name);
+  vx_json_string (stdout, v);
+}
+
+static void
+json_inspection (const VixmountInspection *r, const char *error)
+{
+  bool os = r && r->family != VIXMNTAPI_NO_OS;
+
+  printf (",\n\"osInspection\": {\"available\": %s, \"error\": ", os ? "true" : "false");
+  vx_json_string (stdout, os ? NULL : r ? r->noOsReason : error);
+  fputs (", \"notes\": [", stdout);
+  for (const char *n = r ? r->notes : NULL, *nl; n && *n; n = nl ? nl + 1 : n + strlen (n)) {
+    char line[1024];
+    nl = strchr (n, '\n');
+    snprintf (line, sizeof line, "%.*s", nl ? (int) (nl - n) : (int) strlen (n), n);
+    fputs (n != r->notes ? ", " : "", stdout);
+    vx_json_string (stdout, line);
+  }
+  fputs ("]},\n\"os\": ", stdout);
+  if (!os) {
+    fputs ("null", stdout);
+    return;
+  }
+  printf ("{\"family\": \"%s\", \"majorVersion\": %" PRIu32 ", \"minorVersion\": %" PRIu32
+          ", \"is64Bit\": %s", os_family (r->family), r->majorVersion, r->minorVersion,
+          r->osIs64Bit ? "true" : "false");
+  jstr ("vendor", r->vendor);
+  jstr ("edition", r->edition);
+  jstr ("osFolder", r->osFolder);
+  jstr ("distribution", r->distribution);
+  jstr ("productName", r->productName);
+  jstr ("version", r->version);
+  jstr ("build", r->build);
+  jstr ("hostname", r->hostname);
+  jstr ("architecture", r->architecture);
+  jstr ("systemVolume", r->systemVolume);
+  fputs ("}", stdout);
+}
+
+static void
+text_inspection (const VixmountInspection *r, const char *error)
+{
+  printf ("Operating system:\n");
+  if (!r || r->family == VIXMNTAPI_NO_OS) {
+    printf ("  none found: %s\n", r ? r->noOsReason : error);
+  }
+  else {
+#define F(label, v) printf ("  %-14s %s\n", label, (v) && *(v) ? (v) : "-")
+    printf ("  %-14s %s (%s)\n", "family:", os_family (r->family),
+            r->osIs64Bit ? "64-bit" : "32-bit");
+    F ("product:", r->productName);
+    F ("vendor:", r->vendor);
+    F ("edition:", r->edition);
+    printf ("  %-14s %" PRIu32 ".%" PRIu32 "%s%s%s\n", "version:", r->majorVersion,
+            r->minorVersion, r->version ? " (" : "", r->version ? r->version : "",
+            r->version ? ")" : "");
+    if (r->build)
+      F ("build:", r->build);
+    F ("distribution:", r->distribution);
+    F ("architecture:", r->architecture);
+    F ("hostname:", r->hostname);
+    F ("system volume:", r->systemVolume);
+#undef F
+  }
+  if (r && r->notes) {
+    printf ("Notes:\n");
+    for (const char *n = r->notes, *nl; *n; n = nl ? nl + 1 : n + strlen (n)) {
+      nl = strchr (n, '\n');
+      printf ("  %.*s\n", nl ? (int) (nl - n) : (int) strlen (n), n);
+    }
+  }
+}
+
 int
 cli_inspect (const struct cli_command *c, int argc, char **argv)
 {
   struct view_opts o;
   struct cli_set s;
-  VixOsInfo *os = NULL;
-  VixError e;
-  char **disks, why[1536] = "";
+  VixmountInspection *insp;
+  char **disks;
+  const char *error = "guest inspection failed";
   int first, r = 0;
   size_t n;
 
   if ((first = parse_view_opts (c, argc, argv, &o, &r)) < 0)
     return r;
-  if ((r = open_view (argc, argv, first, &o, &disks, &s)) != 0)
+  if ((r = open_view (argc, argv, first, &o, &disks, &s, &insp)) != 0)
     return r;
   n = (size_t) (argc - first);
-  e = VixMntapi_GetOsInfo (s.set, &os);
-  if (VIX_FAILED (e)) {
-    snprintf (why, sizeof why, "%s", cli_vix_text (e));
-    os = NULL;
-  }
   if (o.json) {
     printf ("{\"command\": \"inspect\", \"schemaVersion\": %d, ", CLI_SCHEMA_VERSION);
     json_disks (stdout, disks, n);
-    printf (",\n\"osInspection\": {\"available\": %s, \"error\": ", os ? "true" : "false");
-    vx_json_string (stdout, os ? NULL : why);
-    fputs ("},\n\"os\": ", stdout);
-    if (os) {
-      printf ("{\"family\": \"%s\", \"majorVersion\": %" PRIu32 ", \"minorVersion\": %" PRIu32
-              ", \"is64Bit\": %s, \"vendor\": ", os_family (os->family), os->majorVersion,
-              os->minorVersion, os->osIs64Bit ? "true" : "false");
-      vx_json_string (stdout, os->vendor);
-      cli_json_field (stdout, ", \"edition\": ", os->edition);
-      cli_json_field (stdout, ", \"osFolder\": ", os->osFolder);
-      fputs ("}", stdout);
-    }
-    else
-      fputs ("null", stdout);
+    json_inspection (insp, error);
     fputs (",\n", stdout);
     json_volumes (stdout, &s);
     fputs ("}\n", stdout);
@@ -300,19 +393,11 @@ cli_inspect (const struct cli_command *c, int argc, char **argv)
     printf ("Disks:\n");
     for (size_t i = 0; i < n; i++)
       printf ("  d%zu  %s\n", i, disks[i]);
-    if (os) {
-      printf ("Operating system:\n  family:     %s (%s)\n  version:    %" PRIu32 ".%" PRIu32
-              "\n  vendor:     %s\n  edition:    %s\n  folder:     %s\n",
-              os_family (os->family), os->osIs64Bit ? "64-bit" : "32-bit", os->majorVersion,
-              os->minorVersion, os->vendor ? os->vendor : "-", os->edition ? os->edition : "-",
-              os->osFolder ? os->osFolder : "-");
-    }
-    else
-      printf ("Operating system:\n  OS inspection not available: %s\n", why);
+    text_inspection (insp, error);
     printf ("Volumes:\n");
     table_volumes (stdout, &s, o.bytes, "  ");
   }
-  VixMntapi_FreeOsInfo (os);
+  Vixmount_FreeInspection (insp);
   close_view (disks, n, &s);
   return 0;
 }

@@ -30,10 +30,12 @@ is "$rc:$out" "0:vixmount $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Mak
 fails 2 "glob:Usage: vixmount COMMAND*" "no command" VX
 fails 2 "glob:vixmount: unknown command 'frob'"$'\n'"Usage: vixmount COMMAND*" "unknown command" VX frob
 usage_tail() { printf '\nUsage: vixmount %s %s\nTry '"'"'vixmount %s --help'"'"'.' "$1" "$2" "$1"; }
-LIST_SYN="[--json] [--bytes] [--config FILE] DISK..."
+LIST_SYN="[--json] [--bytes] [--no-inspect] [--config FILE] DISK..."
 fails 2 "vixmount list: unknown option '--frob'$(usage_tail list "$LIST_SYN")" "unknown option" VX list --frob a.vmdk
 fails 2 "vixmount list: option '--config' needs a value$(usage_tail list "$LIST_SYN")" "option without its value" VX list --config
 fails 2 "vixmount list: no DISK given$(usage_tail list "$LIST_SYN")" "list without a disk" VX list
+fails 2 "vixmount inspect: unknown option '--no-inspect'$(usage_tail inspect "[--json] [--bytes] [--config FILE] DISK...")" \
+  "--no-inspect is list's option only" VX inspect --no-inspect a.vmdk
 fails 2 "glob:vixmount mount: needs DISK..., VOLUME and DIR"$'\n'"*" "mount without DIR" VX mount a.vmdk d0p1
 fails 2 "glob:vixmount umount: needs DIR"$'\n'"*" "umount without DIR" VX umount
 fails 2 "glob:vixmount status: takes no arguments"$'\n'"*" "status with an argument" VX status x

@@ -57,8 +57,9 @@ start=149504, type=82
 EOF
 part A.raw 2048 81920; mkfs.ext4 -q -L rootfs "$l" || bail mkfs
 mount "$l" m && mkdir -p m/etc m/home/user && echo "restored from a backup" > m/home/user/notes.txt \
-  && head -c 2000000 /dev/urandom > m/home/user/photo.bin && echo "NAME=guest" > m/etc/os-release \
-  && umount m || bail "fill ext4"
+  && head -c 2000000 /dev/urandom > m/home/user/photo.bin && printf 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n' > m/etc/os-release \
+  && printf 'LABEL=rootfs / ext4 defaults 0 1\nLABEL=BOOT /boot/efi vfat umask=0077 0 1\nPARTLABEL=home /home ext4 defaults 0 2\nLABEL=swp none swap sw 0 0\n' > m/etc/fstab \
+  && echo cliguest > m/etc/hostname && umount m || bail "fill ext4"
 part A.raw 83968 65536; mkfs.vfat -n BOOT "$l" > /dev/null || bail mkfs.vfat
 mkdir -p src/EFI && echo "boot loader" > src/EFI/grub.cfg && mcopy -s -i "A.raw@@$((83968 * 512))" src/* ::/ || bail mcopy
 part A.raw 149504 $((96 * 2048 - 149504)); mkswap -q -L swp "$l" || bail mkswap
@@ -117,7 +118,7 @@ is "$(head -1 <<< "$out")" "VOLUME  TYPE     START      SIZE  FILESYSTEM  LABEL 
 want=$(jq -r '.[] | [.id, .type, .start, .size, (.filesystem // "-"), (.label // "-"), (.uuid // "-")] | join(" ")' expected.json)
 is "$(tail -n +2 <<< "$out" | awk '{print $1, $2, $3, $4, $5, $6, $7}')" "$want" \
    "list --bytes: every row's volume, type, start, size, filesystem, label, UUID = sfdisk + blkid"
-is "$(awk 'NR > 1 {print $NF}' <<< "$out" | tr '\n' ' ')" "- - space - found " "list: the NOTE column says why a volume cannot be mounted"
+is "$(awk 'NR > 1 {print $NF}' <<< "$out" | tr '\n' ' ')" "/ /boot/efi space /home found " "list: the guest's mount points, and the NOTE column says why a volume cannot be mounted"
 run VX list "${C[@]}" A.vmdk
 is "$rc:$err" "0:" "list: exit 0, nothing on stderr"
 is "$(awk 'NR > 1 {print $1, $3, $4}' <<< "$out" | tr '\n' ,)" "d0p1 1.0M 40M,d0p2 41M 32M,d0p3 73M 23M," \
@@ -127,16 +128,18 @@ is "$(awk 'NR > 1 {print $1, $3, $4}' <<< "$out" | tr '\n' ,)" "d0p1 1.0M 40M,d0
 run VX inspect "${C[@]}" --json A.vmdk B.vmdk
 is "$rc" 0 "inspect --json: exit 0"
 schema_ok inspect "inspect --json"
-is "$(jq -c '[.osInspection.available, .osInspection.error, .os]' <<< "$out")" \
-   '[false,"guest OS inspection is not implemented in this version of vixmount",null]' \
-   "inspect --json: OS inspection not available, and why; os null"
+is "$(jq -c '[.osInspection.available, .osInspection.error, .osInspection.notes, .os.family, .os.vendor, .os.majorVersion, .os.distribution, .os.hostname, .os.systemVolume]' <<< "$out")" \
+   '[true,null,[],"other","Debian GNU/Linux",12,"debian","cliguest","d0p1"]' \
+   "inspect --json: the guest's OS, from its os-release and hostname"
+is "$(jq -r '.volumes[] | "\(.id)=\(.guestMountPoints | join(","))"' <<< "$out" | tr '\n' ' ')" \
+   "d0p1=/ d0p2=/boot/efi d0p3= d1p1=/home d1p2= " "inspect --json: each volume's guest mount points, from the guest's fstab (LABEL=, PARTLABEL=)"
 is "$(jq -c .volumes <<< "$out")" "$(jq -c .volumes <<< "$list_json")" "inspect --json: the volumes of list --json"
 run VX inspect "${C[@]}" A.vmdk B.vmdk
 is "$(sed -n 1,5p <<< "$out")" "Disks:
   d0  $d/A.vmdk
   d1  $d/B.vmdk
 Operating system:
-  OS inspection not available: guest OS inspection is not implemented in this version of vixmount" \
+  family:        other (32-bit)" \
    "inspect: the disks and the OS field"
 is "$(sed -n '/^Volumes:/,$p' <<< "$out" | tail -n +2 | sed 's/^  //')" "$(VX list "${C[@]}" A.vmdk B.vmdk)" \
    "inspect: the volume table of list"
