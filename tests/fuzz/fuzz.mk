@@ -12,12 +12,12 @@
 #   LIB_SOURCES  the parts' sources, relative to srcdir (from the automake
 #                lists, so that a new source file of a part is never missed)
 #   DEFS         configure's -D flags; WARN_CFLAGS its warnings
-#   DEP_CFLAGS, DEP_LIBS  libblkid, libdeflate, zlib
+#   DEP_CFLAGS, DEP_LIBS  libblkid, libdeflate, zlib, libhivex
 FUZZ_CC ?= clang
 SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -g -O1
 INCLUDES := $(addprefix -I$(srcdir)/,common/utils common/vmdk common/vix \
-	disklib/include mntapi/discover mntapi/lvm bridge/fuse tests/fuzz)
+	disklib/include mntapi/discover mntapi/lvm mntapi/inspect bridge/fuse tests/fuzz)
 CFLAGS_ALL := $(WARN_CFLAGS) -D_GNU_SOURCE $(DEFS) $(INCLUDES) $(DEP_CFLAGS) $(SAN)
 
 HARNESS_SRC := $(sort $(wildcard $(srcdir)/tests/fuzz/fuzz-*.c))
@@ -25,7 +25,7 @@ HARNESSES := $(patsubst $(srcdir)/tests/fuzz/%.c,$(out)/%,$(HARNESS_SRC))
 SUPPORT_SRC := $(filter %.c,$(LIB_SOURCES)) tests/fuzz/memfile.c tests/fuzz/image.c
 SUPPORT_OBJ := $(patsubst %.c,$(out)/obj/%.o,$(SUPPORT_SRC))
 HEADERS := $(wildcard $(addsuffix /*.h,$(addprefix $(srcdir)/,common/utils \
-	common/vmdk common/vix mntapi/discover mntapi/lvm bridge/fuse tests/fuzz)))
+	common/vmdk common/vix mntapi/discover mntapi/lvm mntapi/inspect bridge/fuse tests/fuzz)))
 
 all: $(HARNESSES)
 
