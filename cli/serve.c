@@ -30,7 +30,7 @@
 
 struct serve_opts {
   const char *tcp, *unix_path, *psk, *certs, *config;
-  bool insecure, rw, cow, json, no_volumes;
+  bool insecure, rw, cow, json, no_volumes, verify_peer;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -167,13 +167,14 @@ parse_serve_opts (const struct cli_command *c, int argc, char **argv, struct ser
                   int *rc)
 {
   enum { O_TCP = 256, O_UNIX, O_PSK, O_CERTS, O_INSECURE, O_RW, O_COW, O_JSON, O_CONFIG,
-         O_NOVOL };
+         O_NOVOL, O_VERIFY };
   static const struct option longopts[] = {
     { "tcp", required_argument, NULL, O_TCP },
     { "unix", required_argument, NULL, O_UNIX },
     { "tls-psk", required_argument, NULL, O_PSK },
     { "tls-certs", required_argument, NULL, O_CERTS },
     { "insecure", no_argument, NULL, O_INSECURE },
+    { "tls-verify-peer", no_argument, NULL, O_VERIFY },
     { "rw", no_argument, NULL, O_RW },
     { "cow", no_argument, NULL, O_COW },
     { "json", no_argument, NULL, O_JSON },
@@ -193,6 +194,7 @@ parse_serve_opts (const struct cli_command *c, int argc, char **argv, struct ser
     case O_PSK: o->psk = optarg; break;
     case O_CERTS: o->certs = optarg; break;
     case O_INSECURE: o->insecure = true; break;
+    case O_VERIFY: o->verify_peer = true; break;
     case O_RW: o->rw = true; break;
     case O_COW: o->cow = true; break;
     case O_JSON: o->json = true; break;
@@ -212,6 +214,8 @@ parse_serve_opts (const struct cli_command *c, int argc, char **argv, struct ser
   else if (o->tcp && !o->psk && !o->certs && !o->insecure)
     *rc = cli_usage (c, "TCP needs TLS (--tls-psk FILE or --tls-certs DIR), "
                      "or --insecure to serve without it");
+  else if (o->verify_peer && !o->certs)
+    *rc = cli_usage (c, "--tls-verify-peer needs --tls-certs");
   else if (o->rw && o->cow)
     *rc = cli_usage (c, "give --rw or --cow, not both");
   else
@@ -493,6 +497,8 @@ cli_serve (const struct cli_command *c, int argc, char **argv)
       if (asprintf (&args[a++], psk ? "--tls-psk=%s" : "--tls-certificates=%s",
                     psk ? psk : certs) < 0)
         args[a - 1] = NULL;
+      if (o.verify_peer)
+        args[a++] = strdup ("--tls-verify-peer");
     }
     if (cli_verbose)
       args[a++] = strdup ("-v");

@@ -78,8 +78,8 @@ static const struct cli_command commands[] = {
     "mount` processes that were killed).  TMPDIRECTORY, or the tmpDirectory\n"
     "of FILE, is where the programs' configuration put their sets.\n",
     cli_cleanup },
-  { "serve", "[--tcp ADDR:PORT | --unix PATH] [--tls-psk FILE | --tls-certs DIR]\n"
-    "               [--insecure] [--rw | --cow] [--no-volumes] [--json] DISK...",
+  { "serve", "[--tcp ADDR:PORT | --unix PATH] [--tls-psk FILE | --tls-certs DIR\n"
+    "               [--tls-verify-peer]] [--insecure] [--rw | --cow] [--no-volumes] [--json] DISK...",
     "Serve the disk set over NBD until SIGINT or SIGTERM: one export per disk\n"
     "(\"0\", \"1\", ...) and one per volume (its id from `vixmount list`: d0p1,\n"
     "VG/LV), which another host attaches with any NBD client (nbd-client,\n"
@@ -93,6 +93,8 @@ static const struct cli_command commands[] = {
     "  --tls-psk FILE   TLS with the pre-shared keys of FILE (psktool -u NAME -p FILE)\n"
     "  --tls-certs DIR  TLS with the X.509 certificates of DIR (ca-cert.pem,\n"
     "                   server-cert.pem, server-key.pem: nbdkit-tls(1))\n"
+    "  --tls-verify-peer  with --tls-certs: clients must show a certificate of\n"
+    "                   that CA (ca-cert.pem)\n"
     "  --insecure       serve TCP without TLS: anyone who reaches the port reads\n"
     "  --cow            clients may write; their writes land in a private overlay\n"
     "                   that vanishes with the server, never in the VMDKs\n"
