@@ -18,14 +18,7 @@ d=$(cd /var/tmp && mktemp -d vixmount-serve-remote.XXXXXX) || bail "mktemp"
 d=/var/tmp/$d            # not under /tmp: the guest has a /tmp of its own
 on_exit "rm -rf '$d'"
 cd "$d" || bail "cd"
-. "$top_srcdir/tests/lib/lvm.sh"
-. "$top_srcdir/tests/lib/plugin.sh"
-nbdkit_wrap "$d"
-. "$top_srcdir/tests/lib/serve.sh"
-on_exit "'$top_builddir/vixmount-cleanup' '$d/rt' > /dev/null"
-mkdir rt
-printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
-lvm_setup "$d/lvm"
+. "$top_srcdir/tests/lib/serve.sh"    # lvm.sh, plugin.sh; ./vix.conf, ./rt, ./lvm
 
 lvm_set
 tls_certs pki good

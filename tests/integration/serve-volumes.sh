@@ -24,14 +24,7 @@ need lvm sgdisk sfdisk qemu-img qemu-io qemu-nbd python3 jq losetup nbdcopy nbdi
 require_root "loop devices (lvm2), the FUSE bridge"
 d=$(scratch)
 cd "$d" || bail "cd"
-. "$top_srcdir/tests/lib/lvm.sh"
-. "$top_srcdir/tests/lib/plugin.sh"
-nbdkit_wrap "$d"
-. "$top_srcdir/tests/lib/serve.sh"
-on_exit "'$top_builddir/vixmount-cleanup' '$d/rt' > /dev/null"
-mkdir rt
-printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
-lvm_setup "$d/lvm"
+. "$top_srcdir/tests/lib/serve.sh"    # lvm.sh, plugin.sh; ./vix.conf, ./rt, ./lvm
 CHECK="python3 $top_srcdir/tests/lib/volmapcheck.py"
 
 lvm_set

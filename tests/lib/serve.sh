@@ -1,6 +1,7 @@
 # tests/lib/serve.sh: `vixmount serve` in tests, and the disk sets they
-# serve.  Source after common.sh, lvm.sh and plugin.sh, in the scratch
-# directory (the sets are built there).
+# serve.  Source after common.sh, in the scratch directory $d (the sets
+# are built there); it sources lvm.sh and plugin.sh, makes ./vix.conf
+# (tmpDirectory ./rt, cleaned up at exit) and lvm2's private ./lvm.
 #
 #   serve_start OUT ARGS...  `vixmount serve --json ARGS` in the background
 #                            (TMPDIR=./serve-tmp), until its export list is
@@ -20,6 +21,13 @@
 #                            (for nbdkit) and client-cert.pem, client-key.pem
 #                            of a CA named NAME; the server's certificate is
 #                            for vixmount-test-server
+. "$top_srcdir/tests/lib/lvm.sh"
+. "$top_srcdir/tests/lib/plugin.sh"
+nbdkit_wrap "$d"
+on_exit "'$top_builddir/vixmount-cleanup' '$d/rt' > /dev/null"
+mkdir -p "$d/rt"
+printf 'tmpDirectory = "%s/rt"\n' "$d" > "$d/vix.conf"
+lvm_setup "$d/lvm"
 VIXMOUNT="$top_builddir/vixmount"
 LVMIMG_PY="$top_srcdir/tests/lib/lvmimg.py"
 
@@ -89,9 +97,7 @@ lvm_set() {
     lvmx lvcreate -q -an -Zn -L 36M -n lin gvg "$LA" &&
     lvmx lvextend -q -L 64M gvg/lin "$LB" &&
     lvmx lvcreate -q -an -Zn -L 16M -n onb gvg "$LB"; } > lvm1.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm1.out)"
-  lvmx lvs --reportformat json --units b --segments -o vg_name,lv_name,lv_uuid,lv_size,vg_extent_size,segtype,seg_start,seg_size,seg_pe_ranges,stripes,stripe_size gvg > r1.lvs.json 2> r1.lvs.err || bail "lvs: $(cat r1.lvs.err)"
-  lvmx pvs --reportformat json --units b -o pv_name,pv_uuid,pe_start,vg_name > r1.pvs.json 2> r1.pvs.err || bail "pvs"
-  python3 "$LVMIMG_PY" report r1.lvs.json r1.pvs.json > r1.json || bail "lvmimg report"
+  lvm_reports gvg r1
   _set_detach
   printf '%s\n' "$LA=A.raw:0" "$LB=B.raw:$((b2s * 512))" > devs
   random_holes str.img $((48 << 20))
