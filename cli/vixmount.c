@@ -21,13 +21,15 @@
 #include "vixmount.h"
 
 static const struct cli_command commands[] = {
-  { "list", "[--json] [--bytes] [--no-inspect] [--config FILE] DISK...",
+  { "list", "[--json | --volume-map] [--bytes] [--no-inspect] [--config FILE] DISK...",
     "List the volumes of the disk set made of the DISKs (VMDK files, in the\n"
     "guest's disk order): volume id, type, start, size, filesystem, label,\n"
     "UUID and the guest's mount points (from its /etc/fstab, or its drive\n"
     "letters: guest inspection, as `vixmount inspect` does it).\n"
     "\n"
     "  --json          print JSON (docs/vixmount.schema.json, \"list\")\n"
+    "  --volume-map    print the volume map the nbdkit plugin's volumes= reads\n"
+    "                  (every volume's segments on the disks; `vixmount serve`)\n"
     "  -b, --bytes     start and size in bytes, not in K/M/G\n"
     "  --no-inspect    do not inspect the guest (no guest mount points; no\n"
     "                  volume is mounted, not even read-only for a moment)\n"
@@ -84,6 +86,34 @@ static const struct cli_command commands[] = {
     "mount` processes that were killed).  TMPDIRECTORY, or the tmpDirectory\n"
     "of FILE, is where the programs' configuration put their sets.\n",
     cli_cleanup },
+  { "serve", "[--tcp ADDR:PORT | --unix PATH] [--tls-psk FILE | --tls-certs DIR\n"
+    "               [--tls-verify-peer]] [--insecure] [--rw | --cow] [--no-volumes] [--json] DISK...",
+    "Serve the disk set over NBD until SIGINT or SIGTERM: one export per disk\n"
+    "(\"0\", \"1\", ...) and one per volume (its id from `vixmount list`: d0p1,\n"
+    "VG/LV), which another host attaches with any NBD client (nbd-client,\n"
+    "qemu-img, qemu-nbd, nbdcopy, nbdfuse, nbdinfo).  Prints each export's URI.\n"
+    "Runs nbdkit with the VMDK plugin; the volumes are found first, through the\n"
+    "library (needs root; --no-volumes serves the disks only, without root).\n"
+    "\n"
+    "  --tcp ADDR:PORT  listen on ADDR (127.0.0.1, 0.0.0.0, [::1]) and PORT;\n"
+    "                   needs TLS unless --insecure\n"
+    "  --unix PATH      listen on the Unix socket PATH (TLS optional)\n"
+    "  --tls-psk FILE   TLS with the pre-shared keys of FILE (psktool -u NAME -p FILE)\n"
+    "  --tls-certs DIR  TLS with the X.509 certificates of DIR (ca-cert.pem,\n"
+    "                   server-cert.pem, server-key.pem: nbdkit-tls(1))\n"
+    "  --tls-verify-peer  with --tls-certs: clients must show a certificate of\n"
+    "                   that CA (ca-cert.pem)\n"
+    "  --insecure       serve TCP without TLS: anyone who reaches the port reads\n"
+    "  --cow            clients may write; their writes land in a private overlay\n"
+    "                   that vanishes with the server, never in the VMDKs\n"
+    "  --rw             clients write to the VMDK files themselves\n"
+    "  --no-volumes     only the disks' exports\n"
+    "  --json           print the exports as JSON (docs/vixmount.schema.json)\n"
+    "  --config FILE    a configuration file\n"
+    "  -v, --verbose    the libraries' and nbdkit's log on stderr\n"
+    "\n"
+    "Read-only unless --cow or --rw: a read-only export refuses writes.\n",
+    cli_serve },
   { "info", "[--json] [--single-link] DISK...",
     "What the VMDK engine reads from each DISK: format, capacity, CID, parent,\n"
     "extents, disk database, allocation and warnings of every link of its\n"

@@ -5,6 +5,7 @@
  *   mount.c      mount, umount, status, cleanup: the mount process and its
  *                registry
  *   disk.c       info, convert: one disk through the engine / VixDiskLib
+ *   serve.c      serve: the disks and volumes over NBD (nbdkit + the plugin)
  *
  * Conventions: a failure is one line on stderr, "vixmount: FILE: cause";
  * exit status 0 success, 1 failure, 2 usage error.  --json output follows
@@ -97,6 +98,20 @@ int cli_mount (const struct cli_command *c, int argc, char **argv);
 int cli_umount (const struct cli_command *c, int argc, char **argv);
 int cli_status (const struct cli_command *c, int argc, char **argv);
 int cli_cleanup (const struct cli_command *c, int argc, char **argv);
+
+/* ---- serve.c -------------------------------------------------------------- */
+int cli_serve (const struct cli_command *c, int argc, char **argv);
+/* An export as serve prints it. */
+struct cli_export {
+  char *name;
+  uint64_t size;
+  char *description;
+};
+/* The set's volume map (common/utils/segtext.h: what the plugin's volumes=
+ * reads) on F, every volume with segments; with ROWS, each volume's export
+ * appended to *ROWS, *NROWS.  0, or 1 after the message. */
+int cli_volume_map (FILE *f, const struct cli_set *s, struct cli_export **rows,
+                    size_t *nrows);
 
 /* ---- disk.c --------------------------------------------------------------- */
 int cli_info (const struct cli_command *c, int argc, char **argv);

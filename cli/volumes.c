@@ -10,7 +10,7 @@
 #include "vixmount.h"
 
 struct view_opts {
-  bool json, bytes, no_inspect;
+  bool json, bytes, no_inspect, volume_map;
   const char *config;
 };
 
@@ -20,10 +20,11 @@ static int
 parse_view_opts (const struct cli_command *c, int argc, char **argv, struct view_opts *o,
                  int *rc)
 {
-  enum { O_JSON = 256, O_CONFIG, O_NO_INSPECT };
+  enum { O_JSON = 256, O_CONFIG, O_NO_INSPECT, O_MAP };
   static const struct option longopts[] = {
     { "json", no_argument, NULL, O_JSON },
     { "no-inspect", no_argument, NULL, O_NO_INSPECT },
+    { "volume-map", no_argument, NULL, O_MAP },
     { "bytes", no_argument, NULL, 'b' },
     { "config", required_argument, NULL, O_CONFIG },
     { "verbose", no_argument, NULL, 'v' },
@@ -36,6 +37,14 @@ parse_view_opts (const struct cli_command *c, int argc, char **argv, struct view
   while ((ch = getopt_long (argc, argv, ":bvh", longopts, NULL)) != -1) {
     switch (ch) {
     case O_JSON: o->json = true; break;
+    case O_MAP:
+      if (strcmp (c->name, "list") != 0) {
+        *rc = cli_bad_option (c, '?', argv);
+        return -1;
+      }
+      o->volume_map = true;
+      o->no_inspect = true;     /* the map needs no guest inspection */
+      break;
     case 'b': o->bytes = true; break;
     case O_CONFIG: o->config = optarg; break;
     case O_NO_INSPECT:
@@ -262,7 +271,9 @@ cli_list (const struct cli_command *c, int argc, char **argv)
   if ((r = open_view (argc, argv, first, &o, &disks, &s, &insp)) != 0)
     return r;
   Vixmount_FreeInspection (insp);
-  if (o.json) {
+  if (o.volume_map)
+    r = cli_volume_map (stdout, &s, NULL, NULL);
+  else if (o.json) {
     printf ("{\"command\": \"list\", \"schemaVersion\": %d, ", CLI_SCHEMA_VERSION);
     json_disks (stdout, disks, (size_t) (argc - first));
     fputs (",\n", stdout);
@@ -272,7 +283,7 @@ cli_list (const struct cli_command *c, int argc, char **argv)
   else
     table_volumes (stdout, &s, o.bytes, "");
   close_view (disks, (size_t) (argc - first), &s);
-  return 0;
+  return r;
 }
 
 /* ---- inspect ----------------------------------------------------------------- */

@@ -318,3 +318,68 @@ Vixmount_FreeVolumeDetails (VixmountVolumeDetails *d)
   free (d->device);
   free (d);
 }
+
+API VixError
+Vixmount_GetVolumeLayout (VixVolumeHandle volume, VixmountVolumeLayout **layout)
+{
+  struct VixVolumeHandleStruct *vh;
+  VixmountVolumeLayout *l;
+  bool oom = false;
+
+  if (!layout)
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeLayout: NULL pointer");
+  *layout = NULL;
+  pthread_mutex_lock (&vxm_glock);
+  vh = vxm_find_vol (volume);
+  if (!vh) {
+    pthread_mutex_unlock (&vxm_glock);
+    return vxm_fail (VIX_E_INVALID_ARG, "GetVolumeLayout: not a volume of an open disk set");
+  }
+  l = calloc (1, sizeof *l);
+  if (l && vh->v->nseg > 0) {
+    l->segments = calloc (vh->v->nseg, sizeof *l->segments);
+    oom = !l->segments;
+  }
+  if (l && !oom) {
+    l->numSegments = (uint32) vh->v->nseg;
+    for (size_t i = 0; i < vh->v->nseg && !oom; i++) {
+      const struct vx_segment *s = &vh->v->seg[i];
+      VixmountSegment *d = &l->segments[i];
+      d->start = s->start;
+      d->length = s->length;
+      d->numStripes = s->nstripes;
+      d->disk = s->disk;
+      d->offset = s->offset;
+      d->stripeSize = s->stripe_size;
+      if (s->nstripes == 0)
+        continue;
+      d->stripes = calloc (s->nstripes, sizeof *d->stripes);
+      if (!d->stripes) {
+        oom = true;
+        break;
+      }
+      for (unsigned k = 0; k < s->nstripes; k++) {
+        d->stripes[k].disk = s->stripe[k].disk;
+        d->stripes[k].offset = s->stripe[k].offset;
+      }
+    }
+  }
+  pthread_mutex_unlock (&vxm_glock);
+  if (!l || oom) {
+    Vixmount_FreeVolumeLayout (l);
+    return VIX_E_OUT_OF_MEMORY;
+  }
+  *layout = l;
+  return VIX_OK;
+}
+
+API void
+Vixmount_FreeVolumeLayout (VixmountVolumeLayout *l)
+{
+  if (!l)
+    return;
+  for (uint32 i = 0; l->segments && i < l->numSegments; i++)
+    free (l->segments[i].stripes);
+  free (l->segments);
+  free (l);
+}

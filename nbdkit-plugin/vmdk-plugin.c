@@ -9,7 +9,12 @@
  * no per-connection state and runs with the PARALLEL thread model.
  *
  * Exports (see the man page, EXPORTS): "0", "1", ... by position, plus the
- * file's basename as an alias when it is unambiguous; "" is disk 0.
+ * file's basename as an alias when it is unambiguous; "" is disk 0.  With
+ * volumes=MAPFILE (common/utils/segtext.h: the volume map that `vixmount
+ * serve` writes), one export more per volume of the map: a partition or
+ * LVM logical volume composed of segments of the disks, every request
+ * split into runs on the disks (vx_segment_map) that go through the same
+ * per-disk handles and overlays as the disks' own exports.
  *
  * Writes go through the engine: the disks are opened read-only, and reopened
  * read-write (with exclusive locks) at the first connection that may write;
@@ -31,6 +36,8 @@
 
 #include "vmdk.h"
 #include "cow.h"
+#include "segment.h"
+#include "segtext.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -58,9 +65,23 @@ struct disk {
   struct cow *cow;       /* cow=true: writes go here, never to the VMDK */
 };
 
-/* A connection: the disk, and whether nbdkit opened it writable. */
+/* A volume of the map: segments over the disks. */
+struct volume {
+  char *name;
+  char *description;     /* the map's, or one made up */
+  struct vx_segment *seg;
+  size_t nseg;
+  uint64_t size;
+  bool *uses;            /* n_disks entries: does a segment lie on disk i */
+  bool can_write;        /* every disk it uses can */
+  uint32_t preferred;    /* the largest of its disks' */
+};
+
+/* A connection: the disk or the volume, and whether nbdkit opened it
+ * writable. */
 struct conn {
-  struct disk *d;
+  struct disk *d;        /* a disk's export ... */
+  struct volume *v;      /* ... or a volume's (d is NULL) */
   bool readonly;
 };
 
@@ -75,6 +96,9 @@ cur (struct disk *d)
 
 static struct disk *disks;
 static size_t n_disks;
+static struct volume *volumes;
+static size_t n_volumes;
+static char *volume_map;         /* volumes=: the map file */
 
 static unsigned open_flags = VMDK_OPEN_RDONLY;
 static size_t gt_cache_bytes;           /* 0 = engine default */
@@ -185,6 +209,18 @@ printable_copy (const char *s)
   return r;
 }
 
+/* At most MAX_NAME bytes, cut at a character. */
+static void
+cut_description (char *s)
+{
+  if (strlen (s) > MAX_NAME) {
+    size_t cut = MAX_NAME;
+    while (cut > 0 && ((unsigned char) s[cut] & 0xc0) == 0x80)
+      cut--;
+    s[cut] = '\0';
+  }
+}
+
 static uint32_t
 preferred_block_size (const struct vmdk_info *info)
 {
@@ -222,6 +258,17 @@ vmdk_unload (void)
   free (disks);
   disks = NULL;
   n_disks = 0;
+  for (size_t i = 0; i < n_volumes; i++) {
+    free (volumes[i].name);
+    free (volumes[i].description);
+    free (volumes[i].uses);
+    vx_segments_free (volumes[i].seg, volumes[i].nseg);
+  }
+  free (volumes);
+  volumes = NULL;
+  n_volumes = 0;
+  free (volume_map);
+  volume_map = NULL;
   free (cow_dir);
   cow_dir = NULL;
 }
@@ -287,6 +334,11 @@ vmdk_config (const char *key, const char *value)
       return -1;
     use_cow = r;
     return 0;
+  }
+  if (strcmp (key, "volumes") == 0) {
+    free (volume_map);
+    volume_map = nbdkit_absolute_path (value);
+    return volume_map ? 0 : -1;
   }
   if (strcmp (key, "cow-dir") == 0) {
     free (cow_dir);
@@ -354,7 +406,10 @@ vmdk_config_complete (void)
   "gt-cache=<SIZE>     Grain-table cache bound per disk (default 32M).\n" \
   "cow=<BOOL>          Writable copy-on-write exports: writes go to a\n" \
   "                    private overlay, never to the VMDKs.  Default false.\n" \
-  "cow-dir=<DIR>       Where the overlays live (default $TMPDIR or /var/tmp)."
+  "cow-dir=<DIR>       Where the overlays live (default $TMPDIR or /var/tmp).\n" \
+  "volumes=<MAPFILE>   One export more per volume of the map (partitions,\n" \
+  "                    LVM logical volumes as segments of the disks; the\n" \
+  "                    format is in nbdkit-vmdk-plugin(1), VOLUME MAP)."
 
 /* The overlay's view of what is below it: the disk, read-only. */
 static int
@@ -366,6 +421,179 @@ cow_below (void *opaque, void *buf, size_t count, uint64_t off)
   if (vmdk_pread (d->vd, buf, count, off, &err) == -1) {
     nbdkit_error ("%s", err.msg);
     return vmdk_error_errno (&err);
+  }
+  return 0;
+}
+
+static struct disk *find_disk (const char *name);
+
+/* The map file's text (at most 256 MiB), malloc'd and NUL-terminated. */
+static char *
+read_map (size_t *len)
+{
+  FILE *f = fopen (volume_map, "r");
+  char *text = NULL, *nt;
+  size_t cap = 0, n;
+
+  *len = 0;
+  if (f == NULL) {
+    nbdkit_error ("volumes=%s: %m", volume_map);
+    return NULL;
+  }
+  do {
+    if (*len == cap) {
+      cap = cap ? cap * 2 : 65536;
+      if (cap > (256u << 20) + 1) {
+        nbdkit_error ("volumes=%s: larger than 256 MiB", volume_map);
+        goto bad;
+      }
+      nt = realloc (text, cap + 1);
+      if (nt == NULL) {
+        nbdkit_error ("volumes=%s: out of memory", volume_map);
+        goto bad;
+      }
+      text = nt;
+    }
+    n = fread (text + *len, 1, cap - *len, f);
+    *len += n;
+  } while (n > 0);
+  if (ferror (f)) {
+    nbdkit_error ("volumes=%s: read: %m", volume_map);
+    goto bad;
+  }
+  fclose (f);
+  text[*len] = '\0';
+  return text;
+
+ bad:
+  fclose (f);
+  free (text);
+  return NULL;
+}
+
+/* "linear, 2 segments on disks 0,1" for a volume without a description. */
+static char *
+made_up_description (const struct volume *v)
+{
+  char size[32], *r = NULL;
+  size_t len = 0, ndisks = 0;
+  bool striped = false;
+  FILE *f = open_memstream (&r, &len);
+
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < v->nseg; i++)
+    striped |= v->seg[i].nstripes > 0;
+  human_size (v->size, size, sizeof size);
+  fprintf (f, "volume %s: %s, %s, %zu segment%s on disk", v->name, size,
+           striped ? "striped" : "linear", v->nseg, v->nseg == 1 ? "" : "s");
+  for (size_t i = 0; i < n_disks; i++)
+    ndisks += v->uses[i];
+  fputs (ndisks == 1 ? " " : "s ", f);
+  for (size_t i = 0, k = 0; i < n_disks; i++)
+    if (v->uses[i])
+      fprintf (f, "%s%zu", k++ ? "," : "", i);
+  if (fclose (f) != 0) {
+    free (r);
+    return NULL;
+  }
+  return r;
+}
+
+/* The volumes of volumes=, checked against the disks: a bad line stops
+ * nbdkit with the file, the line and the cause. */
+static int
+load_volumes (void)
+{
+  struct vx_volmap map;
+  uint64_t *sizes;
+  size_t len, line;
+  const char *why;
+  char *text = read_map (&len);
+  int r;
+
+  if (text == NULL)
+    return -1;
+  sizes = calloc (n_disks, sizeof *sizes);
+  if (sizes == NULL) {
+    free (text);
+    nbdkit_error ("out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < n_disks; i++)
+    sizes[i] = vmdk_size (disks[i].vd);
+  r = vx_volmap_parse (text, len, n_disks, sizes, &map, &line, &why);
+  free (sizes);
+  free (text);
+  if (r == -1) {
+    if (line)
+      nbdkit_error ("volumes=%s: line %zu: %s", volume_map, line, why);
+    else
+      nbdkit_error ("volumes=%s: %s", volume_map, why);
+    return -1;
+  }
+  volumes = calloc (map.n ? map.n : 1, sizeof *volumes);
+  if (volumes == NULL) {
+    vx_volmap_free (&map);
+    nbdkit_error ("out of memory");
+    return -1;
+  }
+  /* the volumes take over what the map holds */
+  n_volumes = map.n;
+  for (size_t i = 0; i < map.n; i++) {
+    struct volume *v = &volumes[i];
+    v->name = map.vol[i].name;
+    v->description = map.vol[i].description;
+    v->seg = map.vol[i].seg;
+    v->nseg = map.vol[i].nseg;
+    v->size = map.vol[i].size;
+  }
+  free (map.vol);
+  for (size_t i = 0; i < n_volumes; i++) {
+    struct volume *v = &volumes[i];
+
+    if (!utf8_valid (v->name) || find_disk (v->name)) {
+      nbdkit_error ("volumes=%s: volume %s: %s", volume_map, v->name,
+                    utf8_valid (v->name) ? "a disk's export has that name"
+                    : "the name is not valid UTF-8");
+      return -1;
+    }
+    v->uses = calloc (n_disks, sizeof *v->uses);
+    if (v->uses == NULL) {
+      nbdkit_error ("out of memory");
+      return -1;
+    }
+    for (size_t k = 0; k < v->nseg; k++) {
+      const struct vx_segment *sg = &v->seg[k];
+      if (sg->nstripes == 0)
+        v->uses[sg->disk] = true;
+      for (unsigned j = 0; j < sg->nstripes; j++)
+        v->uses[sg->stripe[j].disk] = true;
+    }
+    v->can_write = true;
+    v->preferred = PREF_MIN;
+    for (size_t k = 0; k < n_disks; k++)
+      if (v->uses[k]) {
+        v->can_write &= disks[k].can_write;
+        if (disks[k].preferred > v->preferred)
+          v->preferred = disks[k].preferred;
+      }
+    if (v->description == NULL && (v->description = made_up_description (v)) == NULL) {
+      nbdkit_error ("out of memory");
+      return -1;
+    }
+    if (strlen (v->description) > MAX_NAME || !utf8_valid (v->description)) {
+      char *p = printable_copy (v->description);
+      if (p == NULL) {
+        nbdkit_error ("out of memory");
+        return -1;
+      }
+      free (v->description);
+      v->description = p;
+      cut_description (v->description);
+    }
+    nbdkit_debug ("export %s: volume of %zu segments, %" PRIu64 " bytes",
+                  v->name, v->nseg, v->size);
   }
   return 0;
 }
@@ -435,17 +663,14 @@ vmdk_get_ready (void)
       return -1;
     }
     free (shown);
-    if (strlen (d->description) > MAX_NAME) {   /* cut at a character */
-      size_t cut = MAX_NAME;
-      while (cut > 0 && ((unsigned char) d->description[cut] & 0xc0) == 0x80)
-        cut--;
-      d->description[cut] = '\0';
-    }
+    cut_description (d->description);
     nbdkit_debug ("export %s%s%s: %s: %" PRIu64 " bytes, preferred block %"
                   PRIu32, d->index_name, d->alias ? " / " : "",
                   d->alias ? d->alias : "", d->path, vmdk_size (d->vd),
                   d->preferred);
   }
+  if (volume_map && load_volumes () == -1)
+    return -1;
   return 0;
 }
 
@@ -471,6 +696,9 @@ vmdk_list_exports (int readonly, int is_tls, struct nbdkit_exports *exports)
                            disks[i].description) == -1)
       return -1;
   }
+  for (size_t i = 0; i < n_volumes; i++)
+    if (nbdkit_add_export (exports, volumes[i].name, volumes[i].description) == -1)
+      return -1;
   return 0;
 }
 
@@ -483,7 +711,7 @@ vmdk_default_export (int readonly, int is_tls)
 }
 
 static struct disk *
-find_export (const char *name)
+find_disk (const char *name)
 {
   size_t idx;
 
@@ -529,27 +757,37 @@ static void *
 vmdk_open_conn (int readonly)
 {
   const char *name = nbdkit_export_name ();
-  struct disk *d = find_export (name);
+  struct disk *d = find_disk (name);
+  struct volume *v = NULL;
   struct conn *c;
 
-  if (d == NULL || d->vd == NULL) {
-    nbdkit_error ("unknown export '%s': this server has exports 0 to %zu "
-                  "and their file names (nbdinfo --list shows them)",
-                  name ? name : "", n_disks - 1);
+  for (size_t i = 0; d == NULL && v == NULL && name && i < n_volumes; i++)
+    if (strcmp (volumes[i].name, name) == 0)
+      v = &volumes[i];
+  if ((d == NULL || d->vd == NULL) && v == NULL) {
+    nbdkit_error ("unknown export '%s': this server has exports 0 to %zu, "
+                  "their file names%s (nbdinfo --list shows them)",
+                  name ? name : "", n_disks - 1,
+                  n_volumes ? " and the volumes of its map" : "");
     nbdkit_set_error (ENOENT);
     return NULL;
   }
   /* A disk whose kind cannot be written is served read-only; with cow=true
-   * the VMDK is never opened for writing. */
-  if (!readonly && d->can_write && !d->cow && upgrade (d) == -1)
+   * the VMDK is never opened for writing.  A volume writes to every disk
+   * it lies on. */
+  if (d && !readonly && d->can_write && !d->cow && upgrade (d) == -1)
     return NULL;
+  for (size_t i = 0; v && !readonly && v->can_write && i < n_disks; i++)
+    if (v->uses[i] && !disks[i].cow && upgrade (&disks[i]) == -1)
+      return NULL;
   c = malloc (sizeof *c);
   if (c == NULL) {
     nbdkit_error ("out of memory");
     return NULL;
   }
   c->d = d;
-  c->readonly = readonly || !d->can_write;
+  c->v = v;
+  c->readonly = readonly || !(d ? d->can_write : v->can_write);
   return c;
 }
 
@@ -562,27 +800,27 @@ vmdk_close_conn (void *handle)
 static const char *
 vmdk_export_description (void *handle)
 {
-  struct disk *d = ((struct conn *) handle)->d;
-  return d->description;
+  struct conn *c = handle;
+  return c->d ? c->d->description : c->v->description;
 }
 
 static int64_t
 vmdk_get_size (void *handle)
 {
-  struct disk *d = ((struct conn *) handle)->d;
-  return (int64_t) vmdk_size (cur (d));
+  struct conn *c = handle;
+  return c->d ? (int64_t) vmdk_size (cur (c->d)) : (int64_t) c->v->size;
 }
 
 static int
 vmdk_block_size (void *handle, uint32_t *minimum, uint32_t *preferred,
                  uint32_t *maximum)
 {
-  struct disk *d = ((struct conn *) handle)->d;
+  struct conn *c = handle;
 
   /* The engine reads any byte range, but a VMDK is made of 512-byte
    * sectors: clients that align to them never straddle a sector. */
   *minimum = VMDK_SECTOR_SIZE;
-  *preferred = d->preferred;
+  *preferred = c->d ? c->d->preferred : c->v->preferred;
   *maximum = 0xffffffff;
   return 0;
 }
@@ -628,22 +866,9 @@ cow_result (int e)
   return -1;
 }
 
-static int
-vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
-               uint32_t flags)
-{
-  struct disk *d = ((struct conn *) handle)->d;
-  struct vmdk_error err;
+/* ---- one disk's requests (a disk's export, a volume's runs) ---- */
 
-  (void) flags;
-  if (d->cow)
-    return cow_result (cow_pread (d->cow, buf, count, offset));
-  if (vmdk_pread (cur (d), buf, count, offset, &err) == -1) {
-    engine_error (&err);
-    return -1;
-  }
-  return 0;
-}
+enum io_op { IO_READ, IO_WRITE, IO_ZERO, IO_TRIM };
 
 static int
 write_result (int r, const struct vmdk_error *err)
@@ -654,74 +879,153 @@ write_result (int r, const struct vmdk_error *err)
 }
 
 static int
-vmdk_pwrite_cb (void *handle, const void *buf, uint32_t count,
-                uint64_t offset, uint32_t flags)
+disk_flush (struct disk *d)
 {
-  struct disk *d = ((struct conn *) handle)->d;
   struct vmdk_error err;
 
-  if (d->cow)
-    return cow_result (cow_pwrite (d->cow, buf, count, offset));
-  return write_result (vmdk_pwrite (cur (d), buf, count, offset,
-                                    (flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0,
-                                    &err), &err);
-}
-
-static int
-vmdk_flush_cb (void *handle, uint32_t flags)
-{
-  struct disk *d = ((struct conn *) handle)->d;
-  struct vmdk_error err;
-
-  (void) flags;
   if (d->cow)
     return 0;                   /* the overlay is thrown away anyway */
   return write_result (vmdk_flush (cur (d), &err), &err);
 }
 
+/* OP on [OFFSET, OFFSET + COUNT) of disk D: through its overlay with
+ * cow=true, else through the engine. */
+static int
+disk_io (struct disk *d, enum io_op op, void *buf, uint32_t count,
+         uint64_t offset, uint32_t flags)
+{
+  struct vmdk_error err;
+  unsigned f = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VMDK_ZERO_MAY_TRIM : 0)
+    | ((flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0);
+
+  if (d->cow) {
+    switch (op) {
+    case IO_READ: return cow_result (cow_pread (d->cow, buf, count, offset));
+    case IO_WRITE: return cow_result (cow_pwrite (d->cow, buf, count, offset));
+    default:   /* trimmed bytes may read as zeros */
+      return cow_result (cow_zero (d->cow, count, offset));
+    }
+  }
+  switch (op) {
+  case IO_READ:
+    if (vmdk_pread (cur (d), buf, count, offset, &err) == -1) {
+      engine_error (&err);
+      return -1;
+    }
+    return 0;
+  case IO_WRITE:
+    return write_result (vmdk_pwrite (cur (d), buf, count, offset,
+                                      f & VMDK_WRITE_FUA, &err), &err);
+  case IO_ZERO:
+    return write_result (vmdk_zero (cur (d), count, offset, f, &err), &err);
+  case IO_TRIM:
+  default:
+    if (vmdk_trim (cur (d), count, offset, 0, &err) == -1)
+      return write_result (-1, &err);
+    return (flags & NBDKIT_FLAG_FUA) ? disk_flush (d) : 0;
+  }
+}
+
+/* OP on the connection's export: a disk's, or a volume's split into runs
+ * on its disks. */
+static int
+conn_io (void *handle, enum io_op op, void *buf, uint32_t count,
+         uint64_t offset, uint32_t flags)
+{
+  struct conn *c = handle;
+
+  if (c->d)
+    return disk_io (c->d, op, buf, count, offset, flags);
+  while (count > 0) {
+    unsigned disk;
+    uint64_t doff, run;
+
+    if (vx_segment_map (c->v->seg, c->v->nseg, offset, &disk, &doff, &run) == -1) {
+      nbdkit_error ("volume %s: offset %" PRIu64 " past its end", c->v->name, offset);
+      nbdkit_set_error (EIO);
+      return -1;
+    }
+    if (run > count)
+      run = count;
+    if (disk_io (&disks[disk], op, buf, (uint32_t) run, doff, flags) == -1)
+      return -1;
+    if (buf)
+      buf = (char *) buf + run;
+    offset += run;
+    count -= (uint32_t) run;
+  }
+  return 0;
+}
+
+static int
+vmdk_pread_cb (void *handle, void *buf, uint32_t count, uint64_t offset,
+               uint32_t flags)
+{
+  (void) flags;
+  return conn_io (handle, IO_READ, buf, count, offset, 0);
+}
+
+static int
+vmdk_pwrite_cb (void *handle, const void *buf, uint32_t count,
+                uint64_t offset, uint32_t flags)
+{
+  return conn_io (handle, IO_WRITE, (void *) buf, count, offset,
+                  flags & NBDKIT_FLAG_FUA);
+}
+
+static int
+vmdk_flush_cb (void *handle, uint32_t flags)
+{
+  struct conn *c = handle;
+
+  (void) flags;
+  if (c->d)
+    return disk_flush (c->d);
+  for (size_t i = 0; i < n_disks; i++)
+    if (c->v->uses[i] && disk_flush (&disks[i]) == -1)
+      return -1;
+  return 0;
+}
+
 static int
 vmdk_trim_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  struct disk *d = ((struct conn *) handle)->d;
-  struct vmdk_error err;
-
-  if (d->cow)                    /* trimmed bytes may read as zeros */
-    return cow_result (cow_zero (d->cow, count, offset));
-  if (vmdk_trim (cur (d), count, offset, 0, &err) == -1)
-    return write_result (-1, &err);
-  return (flags & NBDKIT_FLAG_FUA) ? vmdk_flush_cb (handle, 0) : 0;
+  return conn_io (handle, IO_TRIM, NULL, count, offset, flags & NBDKIT_FLAG_FUA);
 }
 
 static int
 vmdk_zero_cb (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
 {
-  struct disk *d = ((struct conn *) handle)->d;
-  struct vmdk_error err;
-  unsigned f = ((flags & NBDKIT_FLAG_MAY_TRIM) ? VMDK_ZERO_MAY_TRIM : 0)
-    | ((flags & NBDKIT_FLAG_FUA) ? VMDK_WRITE_FUA : 0);
-
   if (flags & NBDKIT_FLAG_FAST_ZERO) {   /* never faster than writing */
     nbdkit_set_error (ENOTSUP);
     return -1;
   }
-  if (d->cow)
-    return cow_result (cow_zero (d->cow, count, offset));
-  return write_result (vmdk_zero (cur (d), count, offset, f, &err), &err);
+  return conn_io (handle, IO_ZERO, NULL, count, offset, flags);
 }
 
+/* Extents of a disk's range, added at the export's offsets: a disk's own
+ * export (shift 0), or a run of a volume, clipped to the run. */
 struct extents_ctx {
   struct nbdkit_extents *extents;
   bool req_one;
   bool failed;
+  bool added;
+  uint64_t lo, hi;      /* the run on the disk: [lo, hi) */
+  uint64_t shift;       /* export offset = disk offset + shift (mod 2^64) */
 };
 
 static int
 add_map_entry (void *opaque, const struct vmdk_map_entry *e)
 {
   struct extents_ctx *ctx = opaque;
+  uint64_t from = e->offset, to = e->offset + e->length;
   uint32_t type;
 
-  if (e->length == 0)
+  if (from < ctx->lo)
+    from = ctx->lo;
+  if (to > ctx->hi)
+    to = ctx->hi;
+  if (e->length == 0 || from >= to)
     return 0;
   switch (e->kind) {
   case VMDK_MAP_DATA:
@@ -737,34 +1041,65 @@ add_map_entry (void *opaque, const struct vmdk_map_entry *e)
     type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
     break;
   }
-  if (nbdkit_add_extent (ctx->extents, e->offset, e->length, type) == -1) {
+  if (nbdkit_add_extent (ctx->extents, from + ctx->shift, to - from, type) == -1) {
     ctx->failed = true;
     return 1;
   }
+  ctx->added = true;
   return ctx->req_one ? 1 : 0;
+}
+
+/* The extents of [OFFSET, OFFSET + COUNT) of disk D into CTX. */
+static int
+disk_extents (struct disk *d, uint64_t count, uint64_t offset,
+              struct extents_ctx *ctx)
+{
+  struct vmdk_error err;
+
+  ctx->lo = offset;
+  ctx->hi = offset + count;
+  /* Once the overlay holds writes, the VMDK's map no longer tells where
+   * data is: report the range as data (true, if less precise). */
+  if (d->cow && cow_any_written (d->cow)) {
+    if (nbdkit_add_extent (ctx->extents, offset + ctx->shift, count, 0) == -1)
+      return -1;
+    ctx->added = true;
+    return 0;
+  }
+  if (vmdk_map (cur (d), offset, count, 0, add_map_entry, ctx, &err) == -1) {
+    engine_error (&err);
+    return -1;
+  }
+  return ctx->failed ? -1 : 0;
 }
 
 static int
 vmdk_extents_cb (void *handle, uint32_t count, uint64_t offset,
                  uint32_t flags, struct nbdkit_extents *extents)
 {
-  struct disk *d = ((struct conn *) handle)->d;
-  struct vmdk_error err;
+  struct conn *c = handle;
   struct extents_ctx ctx = {
     .extents = extents,
     .req_one = (flags & NBDKIT_FLAG_REQ_ONE) != 0,
-    .failed = false,
   };
 
-  /* Once the overlay holds writes, the VMDK's map no longer tells where
-   * data is: report the range as data (true, if less precise). */
-  if (d->cow && cow_any_written (d->cow))
-    return nbdkit_add_extent (extents, offset, count, 0);
-  if (vmdk_map (cur (d), offset, count, 0, add_map_entry, &ctx, &err) == -1) {
-    engine_error (&err);
-    return -1;
+  if (c->d)
+    return disk_extents (c->d, count, offset, &ctx);
+  while (count > 0 && !(ctx.req_one && ctx.added)) {
+    unsigned disk;
+    uint64_t doff, run;
+
+    if (vx_segment_map (c->v->seg, c->v->nseg, offset, &disk, &doff, &run) == -1)
+      break;
+    if (run > count)
+      run = count;
+    ctx.shift = offset - doff;
+    if (disk_extents (&disks[disk], run, doff, &ctx) == -1)
+      return -1;
+    offset += run;
+    count -= (uint32_t) run;
   }
-  return ctx.failed ? -1 : 0;
+  return 0;
 }
 
 static struct nbdkit_plugin plugin = {

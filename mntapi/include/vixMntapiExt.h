@@ -39,6 +39,36 @@ VixError Vixmount_GetVolumeDetails(VixVolumeHandle volume,
                                    VixmountVolumeDetails **details);
 void Vixmount_FreeVolumeDetails(VixmountVolumeDetails *details);
 
+/* Where a volume's bytes are on the disks of the set: its segments, one
+ * after the other from byte 0 of the volume (a partition has one; an LVM
+ * logical volume one per LV segment).  All values are bytes.  A striped
+ * segment spreads its length in chunks of stripeSize bytes, round robin,
+ * over numStripes stripes, each stripe's chunks one after the other from
+ * its offset on its disk (as device-mapper's striped target does). */
+typedef struct {
+   uint32  disk;               /* index of the disk in the set */
+   uint64  offset;             /* bytes from the start of that disk */
+} VixmountStripe;
+
+typedef struct {
+   uint64  start;              /* bytes into the volume */
+   uint64  length;             /* bytes */
+   uint32  numStripes;         /* 0: linear, on disk at offset; else striped */
+   uint32  disk;               /* linear */
+   uint64  offset;             /* linear */
+   uint64  stripeSize;         /* striped: bytes per chunk */
+   VixmountStripe *stripes;    /* striped: numStripes entries */
+} VixmountSegment;
+
+typedef struct {
+   uint32  numSegments;
+   VixmountSegment *segments;
+} VixmountVolumeLayout;
+
+VixError Vixmount_GetVolumeLayout(VixVolumeHandle volume,
+                                  VixmountVolumeLayout **layout);
+void Vixmount_FreeVolumeLayout(VixmountVolumeLayout *layout);
+
 /* Remove what disk sets of processes that died left behind (mounts, loop
  * devices, the FUSE bridge, nbdkit) under the run-time directory for
  * tmpDirectory (NULL: the default).  VixMntapi_Init does this too.  Returns

@@ -30,7 +30,7 @@ is "$rc:$out" "0:vixmount $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Mak
 fails 2 "glob:Usage: vixmount COMMAND*" "no command" VX
 fails 2 "glob:vixmount: unknown command 'frob'"$'\n'"Usage: vixmount COMMAND*" "unknown command" VX frob
 usage_tail() { printf '\nUsage: vixmount %s %s\nTry '"'"'vixmount %s --help'"'"'.' "$1" "$2" "$1"; }
-LIST_SYN="[--json] [--bytes] [--no-inspect] [--config FILE] DISK..."
+LIST_SYN="[--json | --volume-map] [--bytes] [--no-inspect] [--config FILE] DISK..."
 fails 2 "vixmount list: unknown option '--frob'$(usage_tail list "$LIST_SYN")" "unknown option" VX list --frob a.vmdk
 fails 2 "vixmount list: option '--config' needs a value$(usage_tail list "$LIST_SYN")" "option without its value" VX list --config
 fails 2 "vixmount list: no DISK given$(usage_tail list "$LIST_SYN")" "list without a disk" VX list
@@ -133,7 +133,7 @@ comp() {  # comp WORDS...: what the completion offers for the last word
   bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"
            _vixmount; printf "%s\n" "${COMPREPLY[@]}"' _ "$top_srcdir/cli/completion/vixmount" "$@" | sort | tr '\n' ' '
 }
-is "$(comp vixmount '')" "cleanup convert info inspect list mount status umount " "completion: the commands"
+is "$(comp vixmount '')" "cleanup convert info inspect list mount serve status umount " "completion: the commands"
 is "$(comp vixmount mo)" "mount " "completion: a command's prefix"
 is "$(comp vixmount convert --type st)" "streamOptimized " "completion: convert --type"
 is "$(comp vixmount list --j)" "--json " "completion: a command's options"

@@ -66,12 +66,6 @@ mkfs_img() {
   umount "$mnt"
   [ "${5:-}" = dirty ] && mv "$1.dirty" "$1"
 }
-# reports VG PREFIX: PREFIX.lvs.json, PREFIX.pvs.json, PREFIX.json (lvmimg report)
-reports() {
-  lvmx lvs --reportformat json --units b --segments -o vg_name,lv_name,lv_uuid,lv_size,vg_extent_size,segtype,seg_start,seg_size,seg_pe_ranges,stripes,stripe_size "$1" > "$2.lvs.json" 2> "$2.lvs.err" || bail "lvs: $(cat "$2.lvs.err")"
-  lvmx pvs --reportformat json --units b -o pv_name,pv_uuid,pe_start,vg_name > "$2.pvs.json" 2> "$2.pvs.err" || bail "pvs"
-  $LVMIMG report "$2.lvs.json" "$2.pvs.json" > "$2.json" || bail "lvmimg report"
-}
 : > manifest
 
 # ---- set 1: A = a PV on the whole disk, B = GPT with /boot and a PV ------------
@@ -86,7 +80,7 @@ lvm_devices "$LA" "$LB"
   lvmx lvcreate -q -an -Zn -L 36M -n lin gvg "$LA" &&
   lvmx lvextend -q -L 64M gvg/lin "$LB" &&
   lvmx lvcreate -q -an -Zn -L 16M -n onb gvg "$LB"; } > lvm1.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm1.out)"
-reports gvg r1
+lvm_reports gvg r1
 UA=$(jq -r --arg d "$LA" '.pvs[$d].uuid' r1.json)
 diag "PVs: A $UA, B $(jq -r --arg d "$LB" '.pvs[$d].uuid' r1.json)"
 cleanup_loops; LOOPS=()
@@ -221,7 +215,7 @@ lvm_devices "$LG"
   lvmx lvcreate -q -an -Zn -L 64M -n root "$vgname" &&
   lvmx lvcreate -q -an -Zn -L 16M -n swap "$vgname" &&
   lvmx lvcreate -q -an -Zn -L 48M -n home "$vgname"; } > lvm2.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm2.out)"
-reports "$vgname" r2
+lvm_reports "$vgname" r2
 cleanup_loops; LOOPS=()
 DEVS2=("$LG=G.raw:$((g2s * 512))")
 mkfs_img root.img 64M ext4 "$vgname/root"

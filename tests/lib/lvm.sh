@@ -16,6 +16,8 @@
 #   lvm_setup DIR          private configuration directory
 #   lvm_devices DEV...     the devices lvm may see (rewrites lvm.conf)
 #   lvmx CMD ARG...        e.g. lvmx pvcreate /dev/loop3
+#   lvm_reports VG PREFIX  PREFIX.lvs.json, PREFIX.pvs.json (lvs, pvs) and
+#                          PREFIX.json (tests/lib/lvmimg.py report of them)
 LVMX_DIR=
 lvm_setup() {
   LVMX_DIR=$1
@@ -68,4 +70,9 @@ lvm_host_state() {
     find "$p" -printf '%p %y %s %m\n' | sort
     find "$p" -type f -exec sha256sum {} + | sort
   done
+}
+lvm_reports() {
+  lvmx lvs --reportformat json --units b --segments -o vg_name,lv_name,lv_uuid,lv_size,vg_extent_size,segtype,seg_start,seg_size,seg_pe_ranges,stripes,stripe_size "$1" > "$2.lvs.json" 2> "$2.lvs.err" || bail "lvs: $(cat "$2.lvs.err")"
+  lvmx pvs --reportformat json --units b -o pv_name,pv_uuid,pe_start,vg_name > "$2.pvs.json" 2> "$2.pvs.err" || bail "pvs"
+  python3 "$top_srcdir/tests/lib/lvmimg.py" report "$2.lvs.json" "$2.pvs.json" > "$2.json" || bail "lvmimg report"
 }
