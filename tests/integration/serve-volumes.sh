@@ -99,6 +99,9 @@ B2=$(sed -n 's/.*=B.raw:\(.*\)/\1/p' devs)
 } > want
 serve_start s1.json --unix "$d/s1.sock" --config "$VIXMOUNT_CONFIG" A.vmdk B.vmdk
 ok $? "vixmount serve of the LVM set on a Unix socket" || diag "$(cat s1.json.err)"
+res=$(python3 "$top_srcdir/tests/lib/jsonschema-check.py" "$top_srcdir/docs/vixmount.schema.json" serve < s1.json 2>&1)
+ok $? "serve --json is valid against docs/vixmount.schema.json (serve)" || diag "$res"
+is "$(jq -r '"\(.mode) \(.tls) \(.exports | length)"' s1.json)" "ro false 8" "serve --json: read-only, no TLS on a Unix socket, 2 disks and 6 volumes (d0, d1p1, d1p2, 3 LVs)"
 check_exports s1.json "$d/s1.sock"
 check_block_status "$d/s1.sock" 2
 cp map lvm.map
