@@ -187,17 +187,6 @@ os_folder (struct VixDiskSetHandleStruct *s)
   return asprintf (&f, "%s/%s", vh->dir, s->guest.os_folder) < 0 ? NULL : f;
 }
 
-static char *
-dup_or_null (const char *s, bool *oom)
-{
-  char *d;
-  if (!s)
-    return NULL;
-  if (!(d = strdup (s)))
-    *oom = true;
-  return d;
-}
-
 API VixError
 VixMntapi_GetOsInfo (VixDiskSetHandle diskSet, VixOsInfo **info)
 {
@@ -225,8 +214,8 @@ VixMntapi_GetOsInfo (VixDiskSetHandle diskSet, VixOsInfo **info)
     o->majorVersion = g->major;
     o->minorVersion = g->minor;
     o->osIs64Bit = g->is64;
-    o->vendor = dup_or_null (g->vendor ? g->vendor : "", &oom);
-    o->edition = dup_or_null (g->edition ? g->edition : "", &oom);
+    o->vendor = vxm_strdup_opt (g->vendor ? g->vendor : "", &oom);
+    o->edition = vxm_strdup_opt (g->edition ? g->edition : "", &oom);
     if (!(o->osFolder = os_folder (s)))
       oom = true;
     e = VIX_OK;
@@ -279,35 +268,35 @@ Vixmount_Inspect (VixDiskSetHandle diskSet, VixmountInspection **out)
     r->minorVersion = g->minor;
     r->osIs64Bit = g->is64;
     if (s->sysvol >= 0) {
-      r->vendor = dup_or_null (g->vendor ? g->vendor : "", &oom);
-      r->edition = dup_or_null (g->edition ? g->edition : "", &oom);
+      r->vendor = vxm_strdup_opt (g->vendor ? g->vendor : "", &oom);
+      r->edition = vxm_strdup_opt (g->edition ? g->edition : "", &oom);
       if (!(r->osFolder = os_folder (s)))
         oom = true;
-      r->systemVolume = dup_or_null (s->vols[s->sysvol].name, &oom);
+      r->systemVolume = vxm_strdup_opt (s->vols[s->sysvol].name, &oom);
     }
-    r->distribution = dup_or_null (g->distro, &oom);
-    r->productName = dup_or_null (g->product, &oom);
-    r->version = dup_or_null (g->version, &oom);
-    r->build = dup_or_null (g->build, &oom);
-    r->hostname = dup_or_null (g->hostname, &oom);
-    r->architecture = dup_or_null (g->arch, &oom);
-    r->noOsReason = dup_or_null (s->no_os, &oom);
-    r->notes = dup_or_null (g->notes, &oom);
+    r->distribution = vxm_strdup_opt (g->distro, &oom);
+    r->productName = vxm_strdup_opt (g->product, &oom);
+    r->version = vxm_strdup_opt (g->version, &oom);
+    r->build = vxm_strdup_opt (g->build, &oom);
+    r->hostname = vxm_strdup_opt (g->hostname, &oom);
+    r->architecture = vxm_strdup_opt (g->arch, &oom);
+    r->noOsReason = vxm_strdup_opt (s->no_os, &oom);
+    r->notes = vxm_strdup_opt (g->notes, &oom);
     for (size_t i = 0; i < s->nvols; i++) {
       VixmountGuestVolume *gv = &r->volumes[i];
       struct VixVolumeHandleStruct *vh = &s->vh[i];
       r->numVolumes++;
-      gv->name = dup_or_null (vh->v->name, &oom);
-      gv->fsType = dup_or_null (vh->v->fstype, &oom);
-      gv->label = dup_or_null (vh->v->label, &oom);
-      gv->uuid = dup_or_null (vh->v->uuid, &oom);
+      gv->name = vxm_strdup_opt (vh->v->name, &oom);
+      gv->fsType = vxm_strdup_opt (vh->v->fstype, &oom);
+      gv->label = vxm_strdup_opt (vh->v->label, &oom);
+      gv->uuid = vxm_strdup_opt (vh->v->uuid, &oom);
       if (vh->ngmp && !(gv->guestMountPoints = calloc (vh->ngmp, sizeof (char *)))) {
         oom = true;
         continue;
       }
       for (size_t k = 0; k < vh->ngmp; k++) {
         gv->numGuestMountPoints++;
-        gv->guestMountPoints[k] = dup_or_null (vh->gmp[k], &oom);
+        gv->guestMountPoints[k] = vxm_strdup_opt (vh->gmp[k], &oom);
       }
     }
     e = VIX_OK;

@@ -207,6 +207,8 @@ char *vxm_compose_line (const struct vx_volume *v);
 /* Mount VH (read-only if READONLY or the set is), or dismount it (glock held). */
 VixError vxm_mount_volume (struct VixVolumeHandleStruct *vh, bool readonly);
 VixError vxm_dismount_volume (struct VixVolumeHandleStruct *vh, bool force);
+/* A copy of S, NULL for NULL; sets *OOM when out of memory. */
+char *vxm_strdup_opt (const char *s, bool *oom);
 
 /* ---- guest.c: guest inspection ------------------------------------------ */
 /* Inspect the set once (s->inspected, s->guest, s->sysvol, each volume's

@@ -247,8 +247,8 @@ VixMntapi_FreeVolumeInfo (VixVolumeInfo *info)
   free (info);
 }
 
-static char *
-dup_or_null (const char *s, bool *oom)
+char *
+vxm_strdup_opt (const char *s, bool *oom)
 {
   char *d;
   if (!s)
@@ -278,20 +278,20 @@ Vixmount_GetVolumeDetails (VixVolumeHandle volume, VixmountVolumeDetails **detai
   if (d) {
     struct vx_volume *v = vh->v;
     d->type = vol_type (v);
-    d->name = dup_or_null (v->name, &oom);
+    d->name = vxm_strdup_opt (v->name, &oom);
     d->disk = v->disk;
     d->partitionNumber = v->partno;
     d->offset = v->nseg ? v->seg[0].offset : 0;
     d->length = v->size;
-    d->fsType = dup_or_null (v->fstype, &oom);
-    d->label = dup_or_null (v->label, &oom);
-    d->uuid = dup_or_null (v->uuid, &oom);
-    d->partType = dup_or_null (v->part_type, &oom);
-    d->partUuid = dup_or_null (v->part_uuid, &oom);
-    d->partName = dup_or_null (v->part_name, &oom);
+    d->fsType = vxm_strdup_opt (v->fstype, &oom);
+    d->label = vxm_strdup_opt (v->label, &oom);
+    d->uuid = vxm_strdup_opt (v->uuid, &oom);
+    d->partType = vxm_strdup_opt (v->part_type, &oom);
+    d->partUuid = vxm_strdup_opt (v->part_uuid, &oom);
+    d->partName = vxm_strdup_opt (v->part_name, &oom);
     d->mountable = v->mountable;
-    d->notMountableReason = dup_or_null (v->why_not, &oom);
-    d->device = dup_or_null (vh->dev[0] ? vh->dev : vh->kdev[0] ? vh->kdev : NULL, &oom);
+    d->notMountableReason = vxm_strdup_opt (v->why_not, &oom);
+    d->device = vxm_strdup_opt (vh->dev[0] ? vh->dev : vh->kdev[0] ? vh->kdev : NULL, &oom);
   }
   pthread_mutex_unlock (&vxm_glock);
   if (!d || oom) {

@@ -69,18 +69,7 @@ mkfs_img() {
 : > manifest
 
 # ---- set 1: A = a PV on the whole disk, B = GPT with /boot and a PV ------------
-truncate -s 64M A.raw; truncate -s 128M B.raw
-sgdisk -n 1:2048:+8M -t 1:8300 -c 1:boot -n 2:0:0 -t 2:8e00 -c 2:lvm B.raw > sgdisk.out || bail "sgdisk"
-read -r b1s b1n b2s b2n < <(sfdisk --json B.raw | jq -r '[.partitiontable.partitions[] | .start, .size] | @tsv')
-attach A.raw; LA=$l
-attach B.raw "$b2s" "$b2n"; LB=$l
-lvm_devices "$LA" "$LB"
-{ lvmx pvcreate -q "$LA" "$LB" && lvmx vgcreate -q -s 4M gvg "$LA" "$LB" &&
-  lvmx lvcreate -q -an -Zn -i 2 -I 64k -L 48M -n str gvg &&
-  lvmx lvcreate -q -an -Zn -L 36M -n lin gvg "$LA" &&
-  lvmx lvextend -q -L 64M gvg/lin "$LB" &&
-  lvmx lvcreate -q -an -Zn -L 16M -n onb gvg "$LB"; } > lvm1.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm1.out)"
-lvm_reports gvg r1
+lvm_gvg_set attach
 UA=$(jq -r --arg d "$LA" '.pvs[$d].uuid' r1.json)
 diag "PVs: A $UA, B $(jq -r --arg d "$LB" '.pvs[$d].uuid' r1.json)"
 cleanup_loops; LOOPS=()

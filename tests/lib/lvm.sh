@@ -76,3 +76,25 @@ lvm_reports() {
   lvmx pvs --reportformat json --units b -o pv_name,pv_uuid,pe_start,vg_name > "$2.pvs.json" 2> "$2.pvs.err" || bail "pvs"
   python3 "$top_srcdir/tests/lib/lvmimg.py" report "$2.lvs.json" "$2.pvs.json" > "$2.json" || bail "lvmimg report"
 }
+# lvm_gvg_set ATTACH: the two-disk set of the LVM tests, made with lvm2's
+# tools (nothing activated): A.raw (64M) a PV on the whole disk, B.raw
+# (128M) GPT with an 8M "boot" partition and a PV; VG gvg (4M extents) with
+# str (striped over both, 64 KiB chunks, 48M), lin (36M on A, extended to
+# 64M on B) and onb (16M on B).  ATTACH IMG [START SECTORS] is the caller's
+# loop-device function (sets $l).  Sets LA, LB (the loop devices), b1s b1n
+# b2s b2n (B's partitions, in sectors) and writes the reports r1.* (lvm_reports).
+lvm_gvg_set() {
+  local attach=$1
+  truncate -s 64M A.raw; truncate -s 128M B.raw
+  sgdisk -n 1:2048:+8M -t 1:8300 -c 1:boot -n 2:0:0 -t 2:8e00 -c 2:lvm B.raw > sgdisk.out || bail "sgdisk"
+  read -r b1s b1n b2s b2n < <(sfdisk --json B.raw | jq -r '[.partitiontable.partitions[] | .start, .size] | @tsv')
+  "$attach" A.raw; LA=$l
+  "$attach" B.raw "$b2s" "$b2n"; LB=$l
+  lvm_devices "$LA" "$LB"
+  { lvmx pvcreate -q "$LA" "$LB" && lvmx vgcreate -q -s 4M gvg "$LA" "$LB" &&
+    lvmx lvcreate -q -an -Zn -i 2 -I 64k -L 48M -n str gvg &&
+    lvmx lvcreate -q -an -Zn -L 36M -n lin gvg "$LA" &&
+    lvmx lvextend -q -L 64M gvg/lin "$LB" &&
+    lvmx lvcreate -q -an -Zn -L 16M -n onb gvg "$LB"; } > lvm1.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm1.out)"
+  lvm_reports gvg r1
+}

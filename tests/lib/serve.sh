@@ -86,18 +86,7 @@ PY
 
 lvm_set() {
   local b1s b1n b2s b2n LA LB
-  truncate -s 64M A.raw; truncate -s 128M B.raw
-  sgdisk -n 1:2048:+8M -t 1:8300 -c 1:boot -n 2:0:0 -t 2:8e00 -c 2:lvm B.raw > sgdisk.out || bail "sgdisk"
-  read -r b1s b1n b2s b2n < <(sfdisk --json B.raw | jq -r '[.partitiontable.partitions[] | .start, .size] | @tsv')
-  _set_attach A.raw; LA=$l
-  _set_attach B.raw "$b2s" "$b2n"; LB=$l
-  lvm_devices "$LA" "$LB"
-  { lvmx pvcreate -q "$LA" "$LB" && lvmx vgcreate -q -s 4M gvg "$LA" "$LB" &&
-    lvmx lvcreate -q -an -Zn -i 2 -I 64k -L 48M -n str gvg &&
-    lvmx lvcreate -q -an -Zn -L 36M -n lin gvg "$LA" &&
-    lvmx lvextend -q -L 64M gvg/lin "$LB" &&
-    lvmx lvcreate -q -an -Zn -L 16M -n onb gvg "$LB"; } > lvm1.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm1.out)"
-  lvm_reports gvg r1
+  lvm_gvg_set _set_attach
   _set_detach
   printf '%s\n' "$LA=A.raw:0" "$LB=B.raw:$((b2s * 512))" > devs
   random_holes str.img $((48 << 20))
