@@ -67,9 +67,7 @@ lvm_devices "$LP"
   lvmx lvcreate -q -an -Zn -L 64M -n root "$vg" &&
   lvmx lvcreate -q -an -Zn -L 32M -n home "$vg" &&
   lvmx lvcreate -q -an -Zn -L 16M -n swap "$vg"; } > lvm.out 2>&1 || bail "lvm2: $(grep -v WARNING lvm.out)"
-lvmx lvs --reportformat json --units b --segments -o vg_name,lv_name,lv_uuid,lv_size,vg_extent_size,segtype,seg_start,seg_size,seg_pe_ranges,stripes,stripe_size "$vg" > r.lvs.json 2>/dev/null || bail "lvs"
-lvmx pvs --reportformat json --units b -o pv_name,pv_uuid,pe_start,vg_name > r.pvs.json 2>/dev/null || bail "pvs"
-$LVMIMG report r.lvs.json r.pvs.json > r.json || bail "lvmimg report"
+lvm_reports "$vg" r
 cleanup_loops; LOOPS=()
 DEVS=("$LP=L.raw:$((l2s * 512))")
 
