@@ -9,7 +9,10 @@
  * for a leftover; DIR is recorded in the set's journal
  * (Vixmount_RecordMountPoint) before it is mounted, so that if the mount
  * process is killed, `vixmount cleanup` or the next VixMntapi_Init of any
- * program removes DIR's mount with the rest.
+ * program removes DIR's mount with the rest.  With --guest, the process
+ * mounts the guest's tree the same way: the root volume on DIR, each other
+ * volume with a guest mount point on DIR/<mount point>, parents first; the
+ * library's teardown unmounts such nested points the deepest first.
  *
  * The registry of mount processes is a directory (RUNDIR, 0700, root's):
  * per process PID.info (what it mounted: "key value" lines), PID.sock (a
