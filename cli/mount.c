@@ -490,7 +490,8 @@ open_beneath (const char *dir, const char *mp, const char **why)
   const char *p = mp;
   int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-  *why = strerror (errno);
+  if (fd < 0)
+    *why = strerror (errno);
   while (fd >= 0 && *p) {
     struct stat st;
     size_t n;
@@ -1215,9 +1216,9 @@ cli_status (const struct cli_command *c, int argc, char **argv)
         /* a guest mount: where each volume of its tree is */
         printf (",\n   \"guestMounts\": [");
         for (size_t k = 0, shown = 0; k < e->nguest; k++) {
-          char vol[64], fs[64];
+          char vol[256], fs[64];
           int off = 0;
-          if (sscanf (e->guest[k], "%63s %63s %n", vol, fs, &off) < 2 || !off)
+          if (sscanf (e->guest[k], "%255s %63s %n", vol, fs, &off) < 2 || !off)
             continue;
           printf ("%s{\"mountPoint\": ", shown++ ? ", " : "");
           vx_json_string (stdout, e->guest[k] + off);
