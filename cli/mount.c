@@ -9,7 +9,10 @@
  * for a leftover; DIR is recorded in the set's journal
  * (Vixmount_RecordMountPoint) before it is mounted, so that if the mount
  * process is killed, `vixmount cleanup` or the next VixMntapi_Init of any
- * program removes DIR's mount with the rest.
+ * program removes DIR's mount with the rest.  With --guest, the process
+ * mounts the guest's tree the same way: the root volume on DIR, each other
+ * volume with a guest mount point on DIR/<mount point>, parents first; the
+ * library's teardown unmounts such nested points the deepest first.
  *
  * The registry of mount processes is a directory (RUNDIR, 0700, root's):
  * per process PID.info (what it mounted: "key value" lines), PID.sock (a
@@ -163,6 +166,8 @@ struct entry {
   char *dir, *volume, *fs, *mode, *set;
   char **disks;
   size_t ndisks;
+  char **guest;                 /* a guest mount: "VOLUME FILESYSTEM MOUNTPOINT" */
+  size_t nguest;
   char base[PATH_MAX];          /* RUNDIR/PID: + ".info", ".sock", ".log" */
   bool alive;                   /* its process answers */
   int mounted;                  /* DIR is a mount (1), is not (0), unknown (-1) */
@@ -177,6 +182,7 @@ entry_free (struct entry *e)
   free (e->mode);
   free (e->set);
   cli_free_strings (e->disks, e->ndisks);
+  cli_free_strings (e->guest, e->nguest);
   memset (e, 0, sizeof *e);
 }
 
@@ -206,6 +212,7 @@ entry_read (const char *name, struct entry *e)
     return -1;
   while (fgets (line, sizeof line, f)) {
     char *v = strchr (line, ' '), ***list = NULL, **slot = NULL;
+    size_t *count = NULL;
     line[strcspn (line, "\n")] = '\0';
     if (!v)
       continue;
@@ -215,19 +222,20 @@ entry_read (const char *name, struct entry *e)
     else if (!strcmp (line, "filesystem")) slot = &e->fs;
     else if (!strcmp (line, "mode")) slot = &e->mode;
     else if (!strcmp (line, "set")) slot = &e->set;
-    else if (!strcmp (line, "disk")) list = &e->disks;
+    else if (!strcmp (line, "disk")) list = &e->disks, count = &e->ndisks;
+    else if (!strcmp (line, "guest")) list = &e->guest, count = &e->nguest;
     if (slot) {
       free (*slot);
       *slot = strdup (v);
     }
     else if (list) {
-      char **g = realloc (e->disks, (e->ndisks + 1) * sizeof *g);
-      if (g && (g[e->ndisks] = strdup (v))) {
-        e->disks = g;
-        e->ndisks++;
+      char **g = realloc (*list, (*count + 1) * sizeof *g);
+      if (g && (g[*count] = strdup (v))) {
+        *list = g;
+        (*count)++;
       }
       else if (g)
-        e->disks = g;
+        *list = g;
     }
   }
   fclose (f);
@@ -292,40 +300,87 @@ entries_free (struct entry *v, size_t n)
 
 /* ---- the mount process ------------------------------------------------------------- */
 
+/* One mount of the process: a volume bound on a directory.  A plain mount
+ * has one (on DIR); a guest mount (--guest) has the guest's root on DIR,
+ * then every other volume the guest mounts, on DIR/<its mount point>,
+ * sorted by that path (a parent comes before its children). */
+struct gmount {
+  long k;                       /* the volume's index in the set */
+  char *mp;                     /* the guest's mount point ("/", "/home"); NULL: plain */
+  char *dir;                    /* where it is bound: DIR, DIR/home */
+  bool mounted;                 /* we mounted the volume (MountVolume) */
+  bool bound;                   /* dir is bound */
+  bool skipped;                 /* left out (the warning said why) */
+};
+
 struct daemon {
   char **disks;
   size_t ndisks;
   const char *volume;
   char *dir;
-  bool rw;
+  bool rw, guest;
   const char *config;
   struct cli_set s;
-  long k;                       /* the volume's index in s */
-  bool init, bound;
+  struct gmount *gm;
+  size_t ngm;
+  bool init;
   int lfd;
   char base[PATH_MAX];
 };
 
-/* Unmount DIR (lazily with FORCE); "" or the reason in MSG. */
-static int
-unbind (struct daemon *d, bool force, char *msg, size_t len)
+static void
+gmounts_free (struct daemon *d)
 {
-  for (int i = 0; d->bound && is_mount_root (d->dir) == 1; i++) {
-    if (umount2 (d->dir, UMOUNT_NOFOLLOW | (force ? MNT_DETACH : 0)) == 0)
+  for (size_t i = 0; i < d->ngm; i++) {
+    free (d->gm[i].mp);
+    free (d->gm[i].dir);
+  }
+  free (d->gm);
+  d->gm = NULL;
+  d->ngm = 0;
+}
+
+/* Unmount G's directory (lazily with FORCE); "" or the reason in MSG. */
+static int
+unbind_one (struct gmount *g, bool force, char *msg, size_t len)
+{
+  for (int i = 0; g->bound && is_mount_root (g->dir) == 1; i++) {
+    if (umount2 (g->dir, UMOUNT_NOFOLLOW | (force ? MNT_DETACH : 0)) == 0)
       continue;
     if (errno == EBUSY && i < 10) {           /* a reader finishing */
       msleep (50);
       continue;
     }
-    snprintf (msg, len, "%s: %s%s", d->dir, strerror (errno), errno == EBUSY
+    snprintf (msg, len, "%s: %s%s", g->dir, strerror (errno), errno == EBUSY
               ? " (files are open there: close them, or use vixmount umount --force)" : "");
     return -1;
   }
-  d->bound = false;
+  g->bound = false;
   return 0;
 }
 
-/* Everything released: DIR, the volume, the set, the library, the entry. */
+static int bind_one (struct daemon *d, struct gmount *g, bool record);
+
+/* Unmount every directory, the deepest first (the reverse of the order
+ * they were bound in).  Without FORCE, a busy one stops it, and what was
+ * unmounted before is bound again: the tree stays whole.  "" or the reason
+ * in MSG. */
+static int
+unbind (struct daemon *d, bool force, char *msg, size_t len)
+{
+  for (size_t i = d->ngm; i-- > 0; ) {
+    if (unbind_one (&d->gm[i], force, msg, len) == 0)
+      continue;
+    for (size_t j = i + 1; j < d->ngm; j++)
+      if (!d->gm[j].skipped && !d->gm[j].bound && bind_one (d, &d->gm[j], false) != 0)
+        fprintf (stderr, "vixmount: %s could not be mounted again\n", d->gm[j].dir);
+    return -1;
+  }
+  return 0;
+}
+
+/* Everything released: the directories, the volumes, the set, the library,
+ * the entry. */
 static void
 release_all (struct daemon *d, bool force)
 {
@@ -333,11 +388,13 @@ release_all (struct daemon *d, bool force)
 
   if (unbind (d, true, msg, sizeof msg) == -1)
     fprintf (stderr, "vixmount: %s\n", msg);
-  if (d->s.set && d->k >= 0 && d->s.info[d->k]->isMounted) {
-    VixError e = VixMntapi_DismountVolume (d->s.vh[d->k], force);
-    if (VIX_FAILED (e))
-      cli_vix_error (e, d->volume);
-  }
+  for (size_t i = d->ngm; d->s.set && i-- > 0; )
+    if (d->gm[i].mounted) {
+      VixError e = VixMntapi_DismountVolume (d->s.vh[d->gm[i].k], force);
+      if (VIX_FAILED (e))
+        cli_vix_error (e, d->s.det[d->gm[i].k]->name);
+      d->gm[i].mounted = false;
+    }
   cli_set_close (&d->s);        /* the set's teardown: whatever is left */
   if (d->init)
     VixMntapi_Exit ();
@@ -366,9 +423,22 @@ write_info (struct daemon *d)
     VixMntapi_FreeDiskSetInfo (si);
     return -1;
   }
-  fprintf (f, "pid %ld\ndir %s\nvolume %s\nfilesystem %s\nmode %s\nset %s\n", (long) getpid (),
-           d->dir, d->s.det[d->k]->name, d->s.det[d->k]->fsType, d->rw ? "rw" : "ro",
-           si->mountPath);
+  fprintf (f, "pid %ld\ndir %s\n", (long) getpid (), d->dir);
+  /* a guest mount: "volume guest:d0p1,d0p2", "filesystem ext4,vfat", and
+   * one "guest VOLUME FILESYSTEM MOUNTPOINT" line per volume bound */
+  fprintf (f, "volume %s", d->guest ? "guest:" : "");
+  for (size_t i = 0, n = 0; i < d->ngm; i++)
+    if (d->gm[i].bound)
+      fprintf (f, "%s%s", n++ ? "," : "", d->s.det[d->gm[i].k]->name);
+  fprintf (f, "\nfilesystem ");
+  for (size_t i = 0, n = 0; i < d->ngm; i++)
+    if (d->gm[i].bound)
+      fprintf (f, "%s%s", n++ ? "," : "", d->s.det[d->gm[i].k]->fsType);
+  fprintf (f, "\nmode %s\nset %s\n", d->rw ? "rw" : "ro", si->mountPath);
+  for (size_t i = 0; d->guest && i < d->ngm; i++)
+    if (d->gm[i].bound)
+      fprintf (f, "guest %s %s %s\n", d->s.det[d->gm[i].k]->name,
+               d->s.det[d->gm[i].k]->fsType, d->gm[i].mp);
   for (size_t i = 0; i < d->ndisks; i++)
     fprintf (f, "disk %s\n", d->disks[i]);
   VixMntapi_FreeDiskSetInfo (si);
@@ -380,6 +450,283 @@ write_info (struct daemon *d)
   return 0;
 }
 
+/* The guest's mount point MP, made canonical in place: one slash between
+ * components, none at the end ("/" stays).  False if it is not absolute,
+ * has a "." or ".." component, or a newline. */
+static bool
+canonical_mp (char *mp)
+{
+  char *o = mp, *p = mp;
+
+  if (mp[0] != '/' || strchr (mp, '\n'))
+    return false;
+  while (*p) {
+    size_t n;
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    n = strcspn (p, "/");
+    if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+      return false;
+    *o++ = '/';
+    memmove (o, p, n);
+    o += n;
+    p += n;
+  }
+  if (o == mp)
+    *o++ = '/';
+  *o = '\0';
+  return true;
+}
+
+/* MP's directory below DIR, reached without following a symbolic link
+ * (they are the guest's: an absolute one would lead into the host), as an
+ * O_PATH descriptor; -1 with the reason in WHY. */
+static int
+open_beneath (const char *dir, const char *mp, const char **why)
+{
+  char comp[NAME_MAX + 1];
+  const char *p = mp;
+  int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    *why = strerror (errno);
+  while (fd >= 0 && *p) {
+    struct stat st;
+    size_t n;
+    int next;
+    while (*p == '/')
+      p++;
+    if (!*p)
+      break;
+    n = strcspn (p, "/");
+    if (n > NAME_MAX) {
+      *why = strerror (ENAMETOOLONG);
+      close (fd);
+      return -1;
+    }
+    memcpy (comp, p, n);
+    comp[n] = '\0';
+    p += n;
+    next = openat (fd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+    if (next < 0) {
+      *why = errno == ENOENT ? "no such directory in the guest"
+        : errno == ENOTDIR && fstatat (fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISLNK (st.st_mode) ? "a symbolic link in the guest (not followed)"
+        : errno == ENOTDIR ? "not a directory in the guest" : strerror (errno);
+    }
+    close (fd);
+    fd = next;
+  }
+  return fd;
+}
+
+/* Bind volume G (mounted) on its directory, with the volume's flags;
+ * RECORD: record it in the set's journal first.  0, or 1 after the message. */
+static int
+bind_one (struct daemon *d, struct gmount *g, bool record)
+{
+  const char *link = d->s.info[g->k]->symbolicLink, *why;
+  char target[64];
+  unsigned long flags;
+  int fd = -1;
+
+  if (g->mp && strcmp (g->mp, "/") != 0) {
+    /* checked again, now that its parents are mounted */
+    if ((fd = open_beneath (d->dir, g->mp, &why)) < 0) {
+      cli_error ("%s: cannot mount %s there: %s", g->dir, d->s.det[g->k]->name, why);
+      return 1;
+    }
+    snprintf (target, sizeof target, "/proc/self/fd/%d", fd);
+  }
+  if (record) {
+    VixError e = Vixmount_RecordMountPoint (d->s.set, g->dir);
+    if (VIX_FAILED (e)) {
+      if (fd >= 0)
+        close (fd);
+      return cli_vix_error (e, NULL);
+    }
+  }
+  if (mount (link, fd >= 0 ? target : g->dir, NULL, MS_BIND, NULL) == -1) {
+    cli_error ("%s: cannot bind-mount %s there: %s", g->dir, link, strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return 1;
+  }
+  if (fd >= 0)
+    close (fd);
+  g->bound = true;
+  /* a guest's tree: what is mounted below DIR is not propagated to the
+   * set's own mount of the volume (a shared mount's peer) */
+  if (d->guest && mount (NULL, g->dir, NULL, MS_PRIVATE, NULL) == -1) {
+    cli_error ("%s: cannot make the mount private: %s", g->dir, strerror (errno));
+    return 1;
+  }
+  /* a bind mount has flags of its own: the volume's (ro: noexec too) */
+  flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV
+    | (d->rw ? 0 : MS_RDONLY | MS_NOEXEC);
+  if (mount (NULL, g->dir, NULL, flags, NULL) == -1) {
+    cli_error ("%s: cannot set the mount's flags: %s", g->dir, strerror (errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int
+gmount_cmp (const void *a, const void *b)
+{
+  return strcmp (((const struct gmount *) a)->mp, ((const struct gmount *) b)->mp);
+}
+
+/* Appends a mount of volume K on MP (NULL: DIR itself, plain); -1 when out
+ * of memory. */
+static int
+gmount_add (struct daemon *d, long k, const char *mp)
+{
+  struct gmount *g = realloc (d->gm, (d->ngm + 1) * sizeof *g);
+
+  if (!g)
+    return -1;
+  d->gm = g;
+  g = &d->gm[d->ngm];
+  memset (g, 0, sizeof *g);
+  g->k = k;
+  if (mp && !(g->mp = strdup (mp)))
+    return -1;
+  if (!mp || !strcmp (mp, "/"))
+    g->dir = strdup (d->dir);
+  else if (asprintf (&g->dir, "%s%s", d->dir, mp) < 0)
+    g->dir = NULL;
+  if (!g->dir) {
+    free (g->mp);
+    return -1;
+  }
+  d->ngm++;
+  return 0;
+}
+
+/* --guest: inspect the guest and plan its tree: the system volume on "/",
+ * every other volume with a guest mount point on its first one (a Linux
+ * guest; a Windows guest's other drives are left out), sorted by path.
+ * 0, or 1 after the message. */
+static int
+guest_plan (struct daemon *d)
+{
+  VixmountInspection *in = NULL;
+  VixError e = Vixmount_Inspect (d->s.set, &in);
+  long sys = -1;
+  int r = 1;
+
+  if (VIX_FAILED (e))
+    return cli_vix_error (e, "guest inspection");
+  if (in->family == VIXMNTAPI_NO_OS || !in->systemVolume) {
+    cli_error ("%s", in->noOsReason ? in->noOsReason : "no operating system found on the disk set");
+    goto out;
+  }
+  for (size_t i = 0; i < d->s.n; i++)
+    if (!strcmp (d->s.det[i]->name, in->systemVolume))
+      sys = (long) i;
+  if (sys < 0 || gmount_add (d, sys, "/") == -1) {
+    cli_error (sys < 0 ? "guest inspection: the system volume is not in the set" : "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < in->numVolumes; i++) {
+    const VixmountGuestVolume *v = &in->volumes[i];
+    long k = -1;
+    char *mp;
+    if (!v->numGuestMountPoints || !strcmp (v->name, in->systemVolume))
+      continue;
+    for (size_t j = 0; j < d->s.n; j++)
+      if (!strcmp (d->s.det[j]->name, v->name))
+        k = (long) j;
+    if (k < 0)
+      continue;
+    if (in->family == VIXMNTAPI_WINDOWS) {
+      cli_error ("warning: %s (%s) not mounted: a Windows guest's other drives have no "
+                 "place in the system drive's tree (mount it on its own)", v->name,
+                 v->guestMountPoints[0]);
+      continue;
+    }
+    if (!d->s.det[k]->mountable) {
+      cli_error ("warning: %s (%s) not mounted: %s", v->name, v->guestMountPoints[0],
+                 d->s.det[k]->notMountableReason ? d->s.det[k]->notMountableReason
+                 : "it cannot be mounted");
+      continue;
+    }
+    if (!(mp = strdup (v->guestMountPoints[0]))) {
+      cli_error ("out of memory");
+      goto out;
+    }
+    if (!canonical_mp (mp))
+      cli_error ("warning: %s not mounted: its guest mount point %s is not a plain "
+                 "absolute path", v->name, v->guestMountPoints[0]);
+    else if (gmount_add (d, k, mp) == -1) {
+      free (mp);
+      cli_error ("out of memory");
+      goto out;
+    }
+    free (mp);
+  }
+  if (d->ngm > 1)
+    qsort (d->gm + 1, d->ngm - 1, sizeof *d->gm, gmount_cmp);
+  for (size_t i = 1; i < d->ngm; i++)
+    if (!strcmp (d->gm[i].mp, "/") || !strcmp (d->gm[i].mp, d->gm[i - 1].mp)) {
+      cli_error ("warning: %s not mounted: %s is the mount point of %s already",
+                 d->s.det[d->gm[i].k]->name, d->gm[i].mp,
+                 d->s.det[d->gm[!strcmp (d->gm[i].mp, "/") ? 0 : i - 1].k]->name);
+      d->gm[i].skipped = true;
+    }
+  r = 0;
+ out:
+  Vixmount_FreeInspection (in);
+  return r;
+}
+
+/* Mount volume G and bind it on its directory.  0 (G->skipped: a volume of
+ * a guest's tree that could not be mounted, after a warning), or 1 after
+ * the message. */
+static int
+mount_one (struct daemon *d, struct gmount *g)
+{
+  const VixmountVolumeDetails *det = d->s.det[g->k];
+  bool child = g->mp && strcmp (g->mp, "/") != 0;
+  VixError e;
+
+  if (child) {
+    /* its directory must be there, in the tree mounted so far: nothing
+     * is ever created in the guest */
+    const char *why;
+    int fd = open_beneath (d->dir, g->mp, &why);
+    if (fd < 0) {
+      cli_error ("warning: %s not mounted: %s: %s", det->name, g->mp, why);
+      g->skipped = true;
+      return 0;
+    }
+    close (fd);
+  }
+  /* inspection left the guest's root mounted read-only: read-write, it is
+   * mounted again */
+  if (d->rw && g->mp && !child)
+    (void) VixMntapi_DismountVolume (d->s.vh[g->k], false);
+  e = VixMntapi_MountVolume (d->s.vh[g->k], !d->rw);
+  if (e == VIX_E_MNTAPI_VOLUME_ALREADY_MOUNTED && g->mp && !child && !d->rw)
+    e = VIX_OK;                 /* the root, as inspection left it */
+  if (VIX_FAILED (e)) {
+    if (child) {
+      cli_error ("warning: %s not mounted on %s: %s", det->name, g->mp, cli_vix_text (e));
+      g->skipped = true;
+      return 0;
+    }
+    /* "DISK: d0p2 cannot be mounted: swap" */
+    return cli_vix_error (e, d->disks[det->disk < d->ndisks ? det->disk : 0]);
+  }
+  g->mounted = true;
+  if (cli_set_refresh (&d->s, (size_t) g->k) != 0)
+    return 1;
+  return bind_one (d, g, true);
+}
+
 /* Open, mount, bind, listen: 0, or 1 after the message (on the caller's
  * stderr, still ours). */
 static int
@@ -387,39 +734,26 @@ daemon_start (struct daemon *d)
 {
   char sock[PATH_MAX + 8];
   struct sockaddr_un a;
-  const char *link;
-  unsigned long flags;
-  VixError e;
+  long k;
 
   if (cli_mntapi_init (d->config) != 0)
     return 1;
   d->init = true;
   if (cli_set_open (d->disks, d->ndisks, d->rw, &d->s) != 0)
     return 1;
-  if ((d->k = cli_set_find (&d->s, d->volume)) < 0)
+  if (d->guest) {
+    if (guest_plan (d) != 0)
+      return 1;
+  }
+  else if ((k = cli_set_find (&d->s, d->volume)) < 0)
     return 1;
-  e = VixMntapi_MountVolume (d->s.vh[d->k], !d->rw);
-  if (VIX_FAILED (e))           /* "DISK: d0p2 cannot be mounted: swap" */
-    return cli_vix_error (e, d->disks[d->s.det[d->k]->disk < d->ndisks
-                                      ? d->s.det[d->k]->disk : 0]);
-  if (cli_set_refresh (&d->s, (size_t) d->k) != 0)
-    return 1;
-  link = d->s.info[d->k]->symbolicLink;
-  e = Vixmount_RecordMountPoint (d->s.set, d->dir);
-  if (VIX_FAILED (e))
-    return cli_vix_error (e, NULL);
-  if (mount (link, d->dir, NULL, MS_BIND, NULL) == -1) {
-    cli_error ("%s: cannot bind-mount %s there: %s", d->dir, link, strerror (errno));
+  else if (gmount_add (d, k, NULL) == -1) {
+    cli_error ("out of memory");
     return 1;
   }
-  d->bound = true;
-  /* a bind mount has flags of its own: the volume's (ro: noexec too) */
-  flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV
-    | (d->rw ? 0 : MS_RDONLY | MS_NOEXEC);
-  if (mount (NULL, d->dir, NULL, flags, NULL) == -1) {
-    cli_error ("%s: cannot set the mount's flags: %s", d->dir, strerror (errno));
-    return 1;
-  }
+  for (size_t i = 0; i < d->ngm; i++)
+    if (!d->gm[i].skipped && mount_one (d, &d->gm[i]) != 0)
+      return 1;
   snprintf (d->base, sizeof d->base, "%s/%ld", rundir (), (long) getpid ());
   snprintf (sock, sizeof sock, "%s.sock", d->base);
   unlink (sock);
@@ -433,10 +767,18 @@ daemon_start (struct daemon *d)
     cli_error ("%s.info: cannot write: %s", d->base, strerror (errno));
     return 1;
   }
-  if (cli_verbose)
-    cli_error ("%s (%s) of %s mounted %s on %s (process %ld)", d->s.det[d->k]->name,
-               d->s.det[d->k]->fsType, d->disks[0], d->rw ? "read-write" : "read-only",
+  if (cli_verbose && !d->guest)
+    cli_error ("%s (%s) of %s mounted %s on %s (process %ld)", d->s.det[d->gm[0].k]->name,
+               d->s.det[d->gm[0].k]->fsType, d->disks[0], d->rw ? "read-write" : "read-only",
                d->dir, (long) getpid ());
+  else if (cli_verbose) {
+    cli_error ("the guest of %s mounted %s on %s (process %ld):", d->disks[0],
+               d->rw ? "read-write" : "read-only", d->dir, (long) getpid ());
+    for (size_t i = 0; i < d->ngm; i++)
+      if (d->gm[i].bound)
+        cli_error ("  %s (%s) on %s", d->s.det[d->gm[i].k]->name,
+                   d->s.det[d->gm[i].k]->fsType, d->gm[i].dir);
+  }
   return 0;
 }
 
@@ -511,7 +853,6 @@ daemon_main (struct daemon *d, int notify)
   signal (SIGPIPE, SIG_IGN);
   sfd = signalfd (-1, &mask, SFD_CLOEXEC);
   d->lfd = -1;
-  d->k = -1;
   if (sfd < 0 || daemon_start (d) != 0) {
     release_all (d, true);
     (void) !write (notify, "fail\n", 5);
@@ -624,9 +965,8 @@ cli_mount (const struct cli_command *c, int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct daemon d = { .lfd = -1, .k = -1 };
+  struct daemon d = { .lfd = -1 };
   char *config = NULL, ok[8] = "";
-  bool guest = false;
   int ch, p[2], status, r = 1;
   pid_t child;
   ssize_t n;
@@ -635,24 +975,21 @@ cli_mount (const struct cli_command *c, int argc, char **argv)
   while ((ch = getopt_long (argc, argv, ":vh", longopts, NULL)) != -1) {
     switch (ch) {
     case O_RW: d.rw = true; break;
-    case O_GUEST: guest = true; break;
+    case O_GUEST: d.guest = true; break;
     case O_CONFIG: d.config = optarg; break;
     case 'v': cli_verbose = true; break;
     case 'h': return cli_help (c);
     default: return cli_bad_option (c, ch, argv);
     }
   }
-  if (guest) {
-    cli_error ("mount --guest needs guest inspection (not implemented yet); "
-               "mount one VOLUME at a time (see vixmount list)");
-    return 1;
-  }
-  if (argc - optind < 3)
+  if (d.guest && argc - optind < 2)
+    return cli_usage (c, "--guest needs DISK... and DIR");
+  if (!d.guest && argc - optind < 3)
     return cli_usage (c, "needs DISK..., VOLUME and DIR");
   if (!cli_need_root ("mount", "loop devices and mounts"))
     return 1;
-  d.ndisks = (size_t) (argc - optind - 2);
-  d.volume = argv[argc - 2];
+  d.ndisks = (size_t) (argc - optind - (d.guest ? 1 : 2));
+  d.volume = d.guest ? "the guest" : argv[argc - 2];
   if (!(d.dir = check_dir (argv[argc - 1])))
     return 1;
   if (!(d.disks = cli_real_paths (argv + optind, d.ndisks)))
@@ -690,6 +1027,7 @@ cli_mount (const struct cli_command *c, int argc, char **argv)
     if (g > 0)
       _exit (0);
     r = daemon_main (&d, p[1]);
+    gmounts_free (&d);
     cli_free_strings (d.disks, d.ndisks);
     free (d.dir);
     free (config);
@@ -714,6 +1052,23 @@ cli_mount (const struct cli_command *c, int argc, char **argv)
 
 /* ---- umount ------------------------------------------------------------------------- */
 
+/* The DIR of the guest mount whose tree has DIR/MP = PATH below it, or NULL. */
+static const char *
+guest_tree_of (const struct entry *v, size_t n, const char *path)
+{
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen (v[i].dir);
+    if (strncmp (path, v[i].dir, l) != 0 || path[l] != '/')
+      continue;
+    for (size_t k = 0; k < v[i].nguest; k++) {
+      const char *mp = strchr (v[i].guest[k], ' ');
+      if (mp && (mp = strchr (mp + 1, ' ')) && !strcmp (mp + 1, path + l))
+        return v[i].dir;
+    }
+  }
+  return NULL;
+}
+
 int
 cli_umount (const struct cli_command *c, int argc, char **argv)
 {
@@ -726,6 +1081,7 @@ cli_umount (const struct cli_command *c, int argc, char **argv)
   size_t n, i;
   bool force = false;
   char *dir, sock[PATH_MAX + 8], reply[REPLY_MAX + 8];
+  const char *root;
   int ch, r = 1;
 
   while ((ch = getopt_long (argc, argv, ":fh", longopts, NULL)) != -1) {
@@ -750,7 +1106,10 @@ cli_umount (const struct cli_command *c, int argc, char **argv)
   }
   for (i = 0; i < n && strcmp (v[i].dir, dir) != 0; i++)
     ;
-  if (i == n)
+  if (i == n && (root = guest_tree_of (v, n, dir)))
+    cli_error ("%s: part of the guest mount on %s (vixmount umount %s unmounts all of it)",
+               argv[optind], root, root);
+  else if (i == n)
     cli_error ("%s: not mounted by vixmount%s", argv[optind],
                is_mount_root (dir) == 1 ? " (something else is mounted there)" : "");
   else if (!v[i].alive) {
@@ -787,6 +1146,19 @@ cli_umount (const struct cli_command *c, int argc, char **argv)
 }
 
 /* ---- status ----------------------------------------------------------------------- */
+
+/* DIR/MP (DIR for "/") as a JSON string. */
+static void
+guest_dir_json (const char *dir, const char *mp)
+{
+  char *p;
+  if (!strcmp (mp, "/") || asprintf (&p, "%s%s", dir, mp) < 0) {
+    vx_json_string (stdout, dir);
+    return;
+  }
+  vx_json_string (stdout, p);
+  free (p);
+}
 
 static const char *
 entry_state (const struct entry *e)
@@ -839,7 +1211,26 @@ cli_status (const struct cli_command *c, int argc, char **argv)
         fputs (k ? ", " : "", stdout);
         vx_json_string (stdout, e->disks[k]);
       }
-      printf ("]}");
+      printf ("]");
+      if (e->nguest) {
+        /* a guest mount: where each volume of its tree is */
+        printf (",\n   \"guestMounts\": [");
+        for (size_t k = 0, shown = 0; k < e->nguest; k++) {
+          char vol[256], fs[64];
+          int off = 0;
+          if (sscanf (e->guest[k], "%255s %63s %n", vol, fs, &off) < 2 || !off)
+            continue;
+          printf ("%s{\"mountPoint\": ", shown++ ? ", " : "");
+          vx_json_string (stdout, e->guest[k] + off);
+          printf (", \"dir\": ");
+          guest_dir_json (e->dir, e->guest[k] + off);
+          cli_json_field (stdout, ", \"volume\": ", vol);
+          cli_json_field (stdout, ", \"filesystem\": ", fs);
+          printf ("}");
+        }
+        printf ("]");
+      }
+      printf ("}");
     }
     printf (n ? "\n]}\n" : "]}\n");
   }

@@ -53,7 +53,7 @@ static const struct cli_command commands[] = {
     "  --config FILE   a configuration file\n"
     "  -v, --verbose   show the libraries' log on stderr\n",
     cli_inspect },
-  { "mount", "[--rw] [--config FILE] DISK... VOLUME DIR",
+  { "mount", "[--rw] [--config FILE] {DISK... VOLUME | --guest DISK...} DIR",
     "Mount one VOLUME of the disk set on the empty directory DIR, read-only\n"
     "(the VMDK files are never written; a dirty journal is replayed into a\n"
     "private overlay) unless --rw.  VOLUME is a volume id from `vixmount\n"
@@ -61,22 +61,32 @@ static const struct cli_command commands[] = {
     "a small process (`vixmount: mount DIR`) holds the disk set, the disks'\n"
     "locks and the mount until `vixmount umount DIR`.\n"
     "\n"
+    "With --guest, the guest's whole tree as it mounts it itself (guest\n"
+    "inspection, as `vixmount inspect` shows it): its root on DIR, every\n"
+    "other volume with a guest mount point on DIR/MOUNTPOINT (/boot/efi,\n"
+    "/home), parents first; a volume the guest mounts at several places, at\n"
+    "the first.  Nothing is created in the guest: a volume whose mount point\n"
+    "has no directory (or is a symlink) there is left out with a warning.\n"
+    "Windows guests: the system drive on DIR; the other drives are left out\n"
+    "(a warning names them).  No operating system found: exit 1.\n"
+    "\n"
     "  --rw            mount read-write (the disks are locked exclusively)\n"
-    "  --guest         mount every volume where the guest mounts it, below DIR\n"
-    "                  (DISK... DIR; needs guest inspection: not implemented yet)\n"
+    "  --guest         mount the guest's tree below DIR (DISK... DIR, no VOLUME)\n"
     "  --config FILE   a configuration file\n"
     "  -v, --verbose   say what was mounted\n",
     cli_mount },
   { "umount", "[--force] DIR",
-    "Unmount what `vixmount mount` mounted on DIR and release everything it\n"
-    "took: the mount, the loop device, the FUSE bridge, nbdkit, the disks'\n"
-    "locks and the mount process.\n"
+    "Unmount what `vixmount mount` mounted on DIR (a guest's whole tree, the\n"
+    "deepest first) and release everything it took: the mounts, the loop\n"
+    "devices, the FUSE bridge, nbdkit, the disks' locks and the mount process.\n"
     "\n"
     "  -f, --force     detach the mount even if files on it are open\n",
     cli_umount },
   { "status", "[--json]",
     "List what `vixmount mount` has mounted: directory, volume, filesystem,\n"
-    "mode, the process holding it, its disk set and disks.\n"
+    "mode, the process holding it, its disk set and disks.  A guest mount's\n"
+    "volume is \"guest:\" and its volumes (guest:d0p1,d0p2), its filesystem\n"
+    "theirs (ext4,vfat).\n"
     "\n"
     "  --json          print JSON (docs/vixmount.schema.json, \"status\")\n",
     cli_status },

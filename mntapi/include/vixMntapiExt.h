@@ -97,7 +97,9 @@ void Vixmount_FreeBridgeInfo(VixmountBridgeInfo *info);
  * directory there), in the set's journal; call it before mounting.  From
  * then on the set's teardown (CloseDiskSet, Exit, and the clean-up after
  * the owner died: the next Init, Vixmount_CleanupStale) unmounts DIR before
- * anything of the set; DIR itself is the caller's and is never removed. */
+ * anything of the set, deepest first when they nest (DIR/home before DIR,
+ * whatever order they were recorded in); DIR itself is the caller's and is
+ * never removed. */
 VixError Vixmount_RecordMountPoint(VixDiskSetHandle diskSet, const char *dir);
 
 /* Guest inspection: everything VixMntapi_GetOsInfo and the in-guest mount

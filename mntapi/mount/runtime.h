@@ -37,8 +37,8 @@ char *vxm_base_dir (const char *tmp_directory);
 
 /* The journal.  Lines: "owner PID START", "nbdkit SOCK" (sets that run
  * nbdkit), "fuse DIR", "loop FILE", "mount DIR", "pid NAME PID START",
- * "extmount DIR" (a mount point of the caller's over the set: unmounted,
- * never removed), and on the kernel bridge "nbd BACKEND" (before an
+ * "extmount DIR" (a mount point of the caller's over the set: unmounted
+ * before anything else, the deepest first, never removed), and on the kernel bridge "nbd BACKEND" (before an
  * attach), "nbddev INDEX BACKEND HOLDER" (after it; HOLDER: the ioctl
  * interface's NBD_DO_IT child, else 0), "dm NAME" (before a table is made). */
 struct vxm_state {

@@ -1,4 +1,5 @@
-/* vixmount mount layer: teardown of a set from its journal, backwards
+/* vixmount mount layer: teardown of a set from its journal: the caller's
+ * mount points over the set first (deepest first), then backwards
  * (mounts, then loop devices or dm tables, NBD devices, FUSE, processes,
  * nbdkit last: each one frees what the previous held), and the clean-up of
  * sets whose owner died. */
@@ -120,6 +121,33 @@ vxm_teardown_dir (const char *dir, bool force)
     }
     fclose (f);
   }
+  /* The caller's mount points first, deepest first (a guest's tree:
+   * DIR/boot/efi before DIR/boot before DIR), whatever order the journal
+   * has them in: a parent cannot go while a child is mounted on it. */
+  {
+    size_t *ext = n ? malloc (n * sizeof *ext) : NULL, m = 0;
+    for (size_t i = 0; ext && i < n; i++)
+      if (strcmp (ent[i].kind, "extmount") == 0)
+        ext[m++] = i;
+    for (size_t a = 1; a < m; a++)    /* by name, descending: a child after its parent's name */
+      for (size_t b = a; b > 0 && strcmp (ent[ext[b - 1]].arg, ent[ext[b]].arg) < 0; b--) {
+        size_t t = ext[b];
+        ext[b] = ext[b - 1];
+        ext[b - 1] = t;
+      }
+    for (size_t k = 0; k < m; k++) {
+      const char *dir_k = ent[ext[k]].arg;
+      if (vxm_is_mountpoint (dir_k) && !shows_the_set (dir_k, ent, n))
+        vx_log (VX_WARNING, "%s shows no volume of the set any more; left alone", dir_k);
+      else if (vxm_umount (dir_k, force) == -1) {
+        vx_log (VX_ERROR, "cannot unmount %s: %s", dir_k, strerror (errno));
+        failed = -1;
+      }
+    }
+    if (n && !ext)
+      failed = -1;
+    free (ext);
+  }
   /* Backwards: mounts, then loop devices, then FUSE drivers and the
    * bridge, then nbdkit. */
   for (size_t i = n; i-- > 0; ) {
@@ -130,14 +158,6 @@ vxm_teardown_dir (const char *dir, bool force)
         failed = -1;
       }
       rmdir (e->arg);
-    }
-    else if (strcmp (e->kind, "extmount") == 0) {   /* the caller's directory */
-      if (vxm_is_mountpoint (e->arg) && !shows_the_set (e->arg, ent, n))
-        vx_log (VX_WARNING, "%s shows no volume of the set any more; left alone", e->arg);
-      else if (vxm_umount (e->arg, force) == -1) {
-        vx_log (VX_ERROR, "cannot unmount %s: %s", e->arg, strerror (errno));
-        failed = -1;
-      }
     }
     else if (strcmp (e->kind, "loop") == 0)
       vxm_loop_detach_file (e->arg);

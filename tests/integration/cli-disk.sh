@@ -43,8 +43,7 @@ fails 2 "glob:vixmount convert: needs SRC and DST"$'\n'"*" "convert without DST"
 fails 2 "glob:vixmount convert: unknown disk type 'qcow2' (monolithicSparse, *"$'\n'"*" "convert --type qcow2" VX convert --type qcow2 a.vmdk b.vmdk
 fails 2 "glob:vixmount convert: unknown adapter 'nvme' (ide, buslogic, lsilogic)"$'\n'"*" "convert --adapter nvme" VX convert -a nvme a.vmdk b.vmdk
 fails 2 "glob:vixmount cleanup: takes TMPDIRECTORY or --config FILE, not both"$'\n'"*" "cleanup with both" VX cleanup --config x y
-fails 1 "vixmount: mount --guest needs guest inspection (not implemented yet); mount one VOLUME at a time (see vixmount list)" \
-  "mount --guest" VX mount --guest a.vmdk /mnt
+fails 2 "glob:vixmount mount: --guest needs DISK... and DIR"$'\n'"*" "mount --guest without DIR" VX mount --guest a.vmdk
 
 # ---- a source disk: 40 MiB with data, zeros and holes, a snapshot on top ------------
 qemu-img create -q -f vmdk -o subformat=monolithicSparse,adapter_type=lsilogic src.vmdk 40M || bail "qemu-img create"

@@ -12,6 +12,11 @@
 #  - --rw writes reach the VMDK, and lock the disk for everyone else;
 #  - a mount process killed with SIGKILL: status says "dead", `vixmount
 #    cleanup` (or `vixmount umount`) removes everything; SIGTERM unmounts;
+#  - mount --guest: the guest's tree as its fstab has it (/ on DIR,
+#    DIR/boot/efi, DIR/home from the second disk), read-only or --rw;
+#    status, a busy umount that leaves the tree whole, umount, cleanup
+#    of nested mounts after SIGKILL; a missing mount point directory or a
+#    symlink in the guest is skipped with a warning; no OS: the reason;
 #  - every error a user can meet: missing file, not a VMDK, locked disk,
 #    unknown volume, a volume that cannot be mounted, DIR not empty / not a
 #    directory / missing / a mount point already, busy at umount, not root.
@@ -56,7 +61,7 @@ start=83968, size=65536, type=c
 start=149504, type=82
 EOF
 part A.raw 2048 81920; mkfs.ext4 -q -L rootfs "$l" || bail mkfs
-mount "$l" m && mkdir -p m/etc m/home/user && echo "restored from a backup" > m/home/user/notes.txt \
+mount "$l" m && mkdir -p m/etc m/home/user m/boot/efi && echo "restored from a backup" > m/home/user/notes.txt \
   && head -c 2000000 /dev/urandom > m/home/user/photo.bin && printf 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n' > m/etc/os-release \
   && printf 'LABEL=rootfs / ext4 defaults 0 1\nLABEL=BOOT /boot/efi vfat umask=0077 0 1\nPARTLABEL=home /home ext4 defaults 0 2\nLABEL=swp none swap sw 0 0\n' > m/etc/fstab \
   && echo cliguest > m/etc/hostname && umount m || bail "fill ext4"
@@ -263,6 +268,100 @@ fails 0 "glob:VixMntapi: cleaning up $SETS/set-$pid-* left behind by process $pi
 vixmount: m1: its mount process ($pid) had died; what it left is cleaned up" \
   "umount after the mount process was killed" VX umount m1
 is "$(leftovers)" "" "and nothing is left"
+
+# ---- mount --guest: the guest's tree, as the guest mounts it -----------------------
+# "DIR FLAGS" of each mount at or below $1, in /proc/mounts order; FLAGS: those
+# of ro, rw, nosuid, nodev, noexec it has
+tree() {
+  awk -v m="$1" '$2 == m || index($2, m "/") == 1 {print $2, $4}' /proc/mounts |
+    while read -r mp o; do
+      f=; for x in ro rw nosuid nodev noexec; do [[ ,$o, == *,$x,* ]] && f+=,$x; done
+      echo "$mp ${f#,}"
+    done
+}
+run VX mount --guest -v "${C[@]}" A.vmdk B.vmdk m1
+is "$rc" 0 "mount --guest A.vmdk B.vmdk m1" || bail "mount --guest: $err"
+pid=$(basename "$(ls "$VIXMOUNT_RUNDIR"/*.info)" .info)
+is "$(tail -4 <<< "$err")" "vixmount: the guest of $d/A.vmdk mounted read-only on $d/m1 (process $pid):
+vixmount:   d0p1 (ext4) on $d/m1
+vixmount:   d0p2 (vfat) on $d/m1/boot/efi
+vixmount:   d1p1 (ext4) on $d/m1/home" "mount --guest -v: what is mounted where"
+is "$(cat m1/etc/hostname)" cliguest "m1 is the guest's root (its /etc/hostname)"
+is "$(cat m1/home/hello.txt)" "second disk" "m1/home is the second disk's volume (PARTLABEL=home)"
+is "$(cat m1/boot/efi/EFI/grub.cfg)" "boot loader" "m1/boot/efi is the vfat volume (LABEL=BOOT)"
+is "$(tree "$d/m1")" "$d/m1 ro,nosuid,nodev,noexec
+$d/m1/boot/efi ro,nosuid,nodev,noexec
+$d/m1/home ro,nosuid,nodev,noexec" "/proc/mounts: the tree, parents first, each read-only nosuid,nodev,noexec"
+run VX status --json
+schema_ok status "status --json of a guest mount"
+is "$(jq -c '.mounts[] | [.dir, .volume, .filesystem, .readOnly, .state, .pid, .disks]' <<< "$out")" \
+   "[\"$d/m1\",\"guest:d0p1,d0p2,d1p1\",\"ext4,vfat,ext4\",true,\"mounted\",$pid,[\"$d/A.vmdk\",\"$d/B.vmdk\"]]" \
+   "status --json: one mount, its volumes and filesystems"
+is "$(jq -c '[.mounts[0].guestMounts[] | [.mountPoint, .dir, .volume, .filesystem]]' <<< "$out")" \
+   "[[\"/\",\"$d/m1\",\"d0p1\",\"ext4\"],[\"/boot/efi\",\"$d/m1/boot/efi\",\"d0p2\",\"vfat\"],[\"/home\",\"$d/m1/home\",\"d1p1\",\"ext4\"]]" \
+   "status --json: guestMounts, the guest's mount point and the directory of each"
+run VX status
+is "$(awk 'NR > 1 {print $1, $2, $3, $4, $5, $6, $7}' <<< "$out")" \
+   "$d/m1 guest:d0p1,d0p2,d1p1 ext4,vfat,ext4 ro mounted $pid $d/A.vmdk,$d/B.vmdk" "status: the guest mount's row"
+fails 1 "vixmount: m1/home: part of the guest mount on $d/m1 (vixmount umount $d/m1 unmounts all of it)" \
+  "umount of a directory inside a guest mount" VX umount m1/home
+( cd m1/etc && exec sleep 60 ) & busy=$!
+on_exit "kill $busy"
+sleep 0.3
+fails 1 "vixmount: $d/m1: Device or resource busy (files are open there: close them, or use vixmount umount --force)" \
+  "umount of a guest mount whose root is busy" VX umount m1
+is "$(tree "$d/m1" | cut -d' ' -f1 | tr '\n' ' ')" "$d/m1 $d/m1/boot/efi $d/m1/home " \
+  "the refused umount leaves the tree whole (the children are mounted again)"
+is "$(cat m1/home/hello.txt)" "second disk" "and m1/home still shows the second disk"
+kill $busy; wait $busy 2>/dev/null
+run VX umount m1
+is "$rc:$out:$err" "0::" "umount m1 of the guest mount: exit 0, silent"
+is "$(leftovers)" "" "after umount of the guest mount: no mount, loop device, process, set or entry left"
+
+# SIGKILL: cleanup removes the nested mounts (the deepest first)
+VX mount --guest "${C[@]}" A.vmdk B.vmdk m1 || bail "mount --guest"
+pid=$(basename "$(ls "$VIXMOUNT_RUNDIR"/*.info)" .info)
+kill -KILL "$pid"
+for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+is "$(tree "$d/m1" | wc -l)" 3 "the killed process's guest tree is still mounted"
+run VX cleanup "${C[@]}"
+is "$rc:$out" "0:removed the mount of $d/m1 (its process $pid had died)
+1 disk set cleaned up" "cleanup after the guest mount's process was killed"
+[[ $err != *"cannot unmount"* ]]; ok $? "cleanup unmounted every directory of the tree: $err"
+is "$(tree "$d/m1")" "" "/proc/mounts has nothing at or below m1"
+is "$(leftovers)" "" "after cleanup: nothing left"
+
+# --rw: the guest's tree read-write (B.vmdk is streamOptimized, read-only: A alone)
+run VX mount --guest --rw "${C[@]}" A.vmdk m1
+is "$rc:$err" "0:" "mount --guest --rw A.vmdk m1" || bail "mount --guest --rw: $err"
+is "$(tree "$d/m1")" "$d/m1 rw,nosuid,nodev
+$d/m1/boot/efi rw,nosuid,nodev" "/proc/mounts: the tree read-write, nosuid,nodev"
+echo "root rw" > m1/rw.txt && echo "efi rw" > m1/boot/efi/rw.txt; ok $? "write into the root and into /boot/efi"
+run VX umount m1
+is "$rc" 0 "umount of the read-write guest mount"
+VX mount "${C[@]}" A.vmdk d0p2 m2 && VX mount "${C[@]}" A.vmdk d0p1 m1
+is "$(cat m1/rw.txt m2/rw.txt 2>&1)" "root rw
+efi rw" "the writes reached both volumes of the disk"
+VX umount m1; VX umount m2
+
+# a mount point missing in the guest, one that is a symbolic link: left out
+VX mount --rw "${C[@]}" A.vmdk d0p1 m1 && rmdir m1/boot/efi && ln -s /tmp m1/boot/efi && mv m1/home m1/home.old
+ok $? "the guest's /boot/efi made a symlink to /tmp, its /home moved away"
+VX umount m1
+run VX mount --guest "${C[@]}" A.vmdk B.vmdk m1
+is "$rc:$err" "0:vixmount: warning: d0p2 not mounted: /boot/efi: a symbolic link in the guest (not followed)
+vixmount: warning: d1p1 not mounted: /home: no such directory in the guest" \
+  "mount --guest: what has no directory in the guest is left out, with a warning"
+is "$(tree "$d/m1")" "$d/m1 ro,nosuid,nodev,noexec" "only the root is mounted (nothing on the host's /tmp)"
+is "$(VX status --json | jq -c '[.mounts[0].volume, [.mounts[0].guestMounts[].mountPoint]]')" '["guest:d0p1",["/"]]' \
+  "status --json: the root alone"
+VX umount m1
+is "$(leftovers)" "" "nothing left"
+
+# no operating system
+fails 1 "vixmount: no operating system found on the disk set (looked at d0p1 (ext4))" \
+  "mount --guest of a disk without an OS" VX mount --guest "${C[@]}" B.vmdk m1
+is "$(leftovers)" "" "nothing left after the failed mount --guest"
 
 # ---- what a user can get wrong ---------------------------------------------------------
 mkdir full; touch full/x

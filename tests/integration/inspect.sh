@@ -15,6 +15,7 @@
 #    and SYSTEM hives made with hivex's tools; the control set Select\Current
 #    names is not the first) and a second letter, a GPT disk with a third:
 #    family, versions, edition, 64-bit, the Windows directory, drive letters;
+#    `vixmount mount --guest` of it mounts C: alone and names the others;
 #  - hostile sets: no OS at all, a truncated SOFTWARE and a garbage SYSTEM
 #    hive, os-release symlinks pointing at a host file: a clear result or
 #    error, never a crash or a host file read;
@@ -302,6 +303,25 @@ is "$(gmp w.out d0p1) $(gmp w.out d0p2) $(gmp w.out d1p1)" "C: D: E:" \
 is "$(insp w.out .notes)" "null" "nothing odd noted"
 release w.out
 is "$(leftovers)" "" "nothing left of the Windows-like set"
+# vixmount mount --guest of it: the system drive on DIR, the other drives left out
+export VIXMOUNT_RUNDIR=$d/run
+guest_stop() {
+  local f
+  for f in "$VIXMOUNT_RUNDIR"/*.info; do [ -e "$f" ] && kill -9 "$(basename "$f" .info)" 2>/dev/null; done
+  sleep 0.2; "$top_builddir/vixmount" cleanup "$d/rt" > /dev/null 2>&1
+  grep -q " $d/wg " /proc/mounts && umount -l "$d/wg"
+}
+on_exit guest_stop
+mkdir wg
+err=$("$top_builddir/vixmount" mount --guest --config vix.conf W0.vmdk W1.vmdk wg 2>&1); rc=$?
+is "$rc:$err" "0:vixmount: warning: d0p2 (D:) not mounted: a Windows guest's other drives have no place in the system drive's tree (mount it on its own)
+vixmount: warning: d1p1 (E:) not mounted: a Windows guest's other drives have no place in the system drive's tree (mount it on its own)" \
+  "vixmount mount --guest of the Windows-like set: the other drives are named in warnings"
+is "$(cat wg/volume.txt 2>&1) $(awk -v m="$d/wg" '$2 == m || index($2, m "/") == 1 {print $2}' /proc/mounts | wc -l)" "System 1" \
+  "the system drive (C:) alone is mounted, on DIR"
+err=$("$top_builddir/vixmount" umount wg 2>&1); rc=$?
+is "$rc:$err:$(grep -c " $d/wg" /proc/mounts)" "0::0" "vixmount umount of it"
+is "$(leftovers)" "" "nothing left of the guest mount"
 is "$(sha256sum W0.vmdk W1.vmdk)" "$sumW" "its VMDKs are unchanged"
 
 # ---- hostile: a truncated SOFTWARE hive, a garbage SYSTEM hive -----------------
