@@ -96,6 +96,28 @@ request_kb (void)
   return v > 32768 ? 32768 : (unsigned) v;
 }
 
+/* Where udev reads rules from; vixmount's own (bridge/kernel/59-vixmount.rules)
+ * keeps the host's rules -- LVM auto-activation above all -- away from our
+ * NBD devices. */
+static void
+check_udev_rules (void)
+{
+  static const char *const dirs[] = { "/etc/udev/rules.d", "/run/udev/rules.d",
+                                      "/usr/lib/udev/rules.d", "/lib/udev/rules.d", NULL };
+  char p[128];
+
+  if (access ("/run/udev/control", F_OK) != 0)
+    return;                             /* no udev running: nothing to keep away */
+  for (size_t i = 0; dirs[i]; i++) {
+    snprintf (p, sizeof p, "%s/59-vixmount.rules", dirs[i]);
+    if (access (p, F_OK) == 0)
+      return;
+  }
+  vx_log (VX_WARNING, "OpenDisks: udev runs here but vixmount's udev rules "
+          "(59-vixmount.rules, installed by make install) are not: the host's own rules "
+          "may activate LVM volume groups of the guest on its /dev/nbdN devices");
+}
+
 VixError
 vxm_kernel_attach (struct VixDiskSetHandleStruct *s)
 {
@@ -115,6 +137,7 @@ vxm_kernel_attach (struct VixDiskSetHandleStruct *s)
     return VIX_E_OUT_OF_MEMORY;
   for (size_t i = 0; i < s->ndisks; i++)
     s->kd[i].index = -1;
+  check_udev_rules ();
   if ((e = vxm_need_nbd (s)) != VIX_OK)
     return e;
   for (size_t i = 0; i < s->ndisks; i++) {
