@@ -146,6 +146,13 @@ ok $? "an fstab entry for a disk outside the set is logged"
 diag "GetOsInfo of the Linux guest took $(awk '$1 == "os-ms" {print $2}' l.out) ms (mounting /boot and the root included)"
 release l.out
 is "$(leftovers)" "" "nothing left of the set"
+# the caller mounted the root itself first: GetOsInfo uses that mount as it is
+run_client l2.out --mount deb-vg/root --os-after L.vmdk
+is "$(osf l2.out .osFolder)" "$(mounted_at l2.out deb-vg/root)" \
+  "GetOsInfo after the caller mounted the root: osFolder is the caller's mount"
+is "$(grep -c '^mounted ' l2.out) $(grep -c 'MountVolume: deb-vg/root' l2.out.err)" "1 1" \
+  "the root was mounted once, by the caller (inspection mounted only /boot, for a moment)"
+release l2.out
 is "$(sha256sum L.vmdk)" "$sumL" "the VMDK is unchanged"
 
 # ---- release files of other distributions -------------------------------------

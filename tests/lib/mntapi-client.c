@@ -18,7 +18,8 @@
  * VixMntapi_GetOsInfo (where the guide's order has it: before the volume
  * handles) and prints "os {JSON}" or "os-failed CODE", "os-ms N" (how long it
  * took), then Vixmount_Inspect's "inspect {JSON}"; each volume's line then
- * carries its in-guest mount points ("gmp").  Exit status 0,
+ * carries its in-guest mount points ("gmp").  --os-after does the same after
+ * the mounts asked for (a volume the caller mounted is used as it is).  Exit status 0,
  * or 1 when OpenDisks (or a requested mount) fails; the VixError is printed.
  */
 #include <inttypes.h>
@@ -111,7 +112,7 @@ main (int argc, char **argv)
 {
   const char *mounts[64];
   int nmounts = 0, rc = 0;
-  bool single = false, rw = false, all = false, hold = false, twice = false, handles = false, os = false;
+  bool single = false, rw = false, all = false, hold = false, twice = false, handles = false, os = false, os_after = false;
   uint32 flags;
   VixDiskLibConnection conn = NULL;
   VixDiskLibHandle dh[16] = { 0 };
@@ -130,9 +131,10 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "--twice")) twice = true;
     else if (!strcmp (argv[i], "--handles")) handles = true;
     else if (!strcmp (argv[i], "--os")) os = true;
+    else if (!strcmp (argv[i], "--os-after")) os_after = true;
     else if (!strcmp (argv[i], "--mount") && i + 1 < argc && nmounts < 64) mounts[nmounts++] = argv[++i];
     else {
-      fprintf (stderr, "usage: mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] [--handles] [--os] DISK...\n");
+      fprintf (stderr, "usage: mntapi-client [--rw] [--single-link] [--mount NAME[:rw]]... [--mount-all] [--hold] [--twice] [--handles] [--os|--os-after] DISK...\n");
       return 2;
     }
   }
@@ -277,6 +279,8 @@ main (int argc, char **argv)
     VixMntapi_FreeVolumeInfo (vi);
     Vixmount_FreeVolumeDetails (d);
   }
+  if (os_after)                 /* GetOsInfo with the caller's volumes mounted */
+    print_os (set);
   if (hold) {
     char buf[256];
     printf ("ready\n");
