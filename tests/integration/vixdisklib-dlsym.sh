@@ -47,4 +47,13 @@ is "$(grep -v '^VixDiskLib_' <<<"$exports" | tr '\n' ' ')" \
 [ -z "$(grep '^vmdk_\|^vx_' <<<"$exports")" ]
 ok $? "no engine (vmdk_*) or internal (vx_*) symbol leaks"
 
+# libvixMntapi: VMware's 15 VixMntapi_ functions and the extensions that
+# vixMntapiExt.h declares, nothing else (no vxm_, vx_, vmdk_, no hivex)
+MLIB="$top_builddir/mntapi/.libs/libvixMntapi.so.1"
+mexports=$(nm -D --defined-only "$MLIB" | awk '$2 ~ /^[TtWDdBbRr]$/ {print $3}' | sort)
+is "$(grep -c '^VixMntapi_' <<<"$mexports")" 15 "libvixMntapi exports exactly the 15 VixMntapi_ functions"
+is "$(grep -v '^VixMntapi_' <<<"$mexports" | tr '\n' ' ')" \
+   "$(grep -o '\bVixmount_[A-Za-z]*(' "$top_srcdir/mntapi/include/vixMntapiExt.h" | tr -d '(' | sort -u | tr '\n' ' ')" \
+   "besides them exactly the extensions vixMntapiExt.h declares (Vixmount_Inspect, ...)"
+
 done_testing
