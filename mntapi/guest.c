@@ -78,7 +78,8 @@ match_mount_points (struct VixDiskSetHandleStruct *s)
       return -1;
   }
   else if (g->kind == VX_GUEST_WINDOWS) {
-    qsort (g->letters, g->nletters, sizeof *g->letters, letter_cmp);
+    if (g->nletters)
+      qsort (g->letters, g->nletters, sizeof *g->letters, letter_cmp);
     for (size_t i = 0; i < g->nletters; i++) {
       char d[3] = { g->letters[i].letter, ':', '\0' };
       long k = vx_win_letter_match (&g->letters[i], s->vols, s->nvols);
