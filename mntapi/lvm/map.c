@@ -276,6 +276,8 @@ vx_lvm_lv_map (const struct vx_lvm_vg *vg, size_t lvi, struct vx_segment **seg,
   *why = NULL;
   if (!strcmp (layout, "snapshot")) {
     const struct vx_lvm_seg *s = cow_of (vg, lvi);
+    if (!s)                     /* the snapshot LV itself (lvm2 hides it) */
+      s = &vg->lv[lvi].seg[0];
     r = refuse (&m, "snapshot of %s: not supported", s->origin ? s->origin : "?");
   }
   else if (!strcmp (layout, "thin"))

@@ -414,6 +414,9 @@ test_layouts (void)
     vx_segments_free (seg, n);
     is_str (vx_lvm_lv_layout (vg, 3), "snapshot", "a snapshot's COW LV: layout snapshot");
     expect_refused (vg, 3, 1, "snapshot of orig: not supported", "snapshot");
+    /* the hidden snapshot LV itself (type snapshot, no LV's cow_store):
+     * fuzz-lvm found lv_map reading a NULL segment for it */
+    expect_refused (vg, 4, 1, "snapshot of orig: not supported", "the snapshot LV itself");
     expect_refused (vg, 5, 1, "cached volume (cache): not supported", "cache");
     expect_refused (vg, 6, 1, "segment type raid5_ls: not supported", "raid5");
     vx_lvm_vg_free (vg);
