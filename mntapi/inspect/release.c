@@ -245,23 +245,26 @@ suse (const char *buf, size_t len, struct vx_guest *g)
         return -1;
       continue;
     }
-    if (n > 10 && !memcmp (line, "VERSION", 7)) {
-      const char *v = memchr (line, '=', n);
-      if (v) {
-        v++;
-        while (v < line + n && *v == ' ')
-          v++;
-        set_version (g, vx_guest_str (v, (size_t) (line + n - v)));
-      }
-    }
-    else if (n > 12 && !memcmp (line, "PATCHLEVEL", 10)) {
-      const char *v = memchr (line, '=', n);
+    /* "KEY = VALUE": the value as a string of its own (the buffer is
+     * guest bytes, not NUL-terminated) */
+    const char *eq = memchr (line, '=', n);
+    char *v;
+    if (!eq)
+      continue;
+    if (!(v = vx_guest_str (eq + 1, (size_t) (line + n - eq - 1))))
+      continue;
+    {
+      char *val = v + strspn (v, " ");
       unsigned a, b;
-      if (v && vx_version_split (v + 1 + strspn (v + 1, " "), &a, &b) == 0) {
+      if (eq - line >= 7 && !memcmp (line, "VERSION", 7) && (line[7] == ' ' || line[7] == '='))
+        set_version (g, strdup (val));
+      else if (eq - line >= 10 && !memcmp (line, "PATCHLEVEL", 10)
+               && vx_version_split (val, &a, &b) == 0) {
         patch = a;
         have_patch = true;
       }
     }
+    free (v);
   }
   if (first)
     return -1;
