@@ -137,19 +137,6 @@ qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse A.raw A.vmdk
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized B.raw B.vmdk
 sums1=$(sha256sum A.vmdk B.vmdk)
 
-check_files() {  # OUT [TAG=VOLUME...]: every manifest file of the volumes OUT mounted
-  local bad=0 n=0 tag f sum m a out=$1; shift
-  declare -A alias=()
-  for a in "$@"; do alias[${a%%=*}]=${a#*=}; done
-  while read -r tag f sum; do
-    m=$(mounted_at "$out" "${alias[$tag]:-$tag}")
-    [ -n "$m" ] || continue
-    n=$((n + 1))
-    [ "$(sha256sum < "$m/$f" | cut -c1-64)" = "$sum" ] || { diag "$tag/$f differs"; bad=$((bad + 1)); }
-  done < manifest
-  echo "$bad of $n"
-}
-
 run_client s1.out --mount-all A.vmdk B.vmdk
 grep -q '^ready$' s1.out; ok $? "OpenDisks of the two-disk set, every mountable volume mounted"
 is "$(grep -c '^{' s1.out)" 6 "6 volumes: d0 (PV), d1p1, d1p2 (PV), gvg/lin, gvg/onb, gvg/str"

@@ -10,12 +10,18 @@
 #    dmeventd; locks in a private directory;
 #  - nothing is activated: every command runs with --driverloaded n (this
 #    host has no device-mapper anyway); LVs are created with -an -Zn.
+#    Only lvma (guest tests, tests/vm: a kernel with device-mapper) runs
+#    lvm with the driver, under the same private configuration, for what
+#    lvm2 makes only through device-mapper (raid1, mirror LVs): libdevmapper
+#    then creates /dev/mapper nodes itself (udev_sync = udev_rules = 0; the
+#    guest sets DM_DISABLE_UDEV=1), no dmeventd monitoring.
 # lvm_host_state prints a fingerprint of /etc/lvm, /run/lvm and
 # /run/lock/lvm (names, sizes, contents) to compare before and after.
 #
 #   lvm_setup DIR          private configuration directory
 #   lvm_devices DEV...     the devices lvm may see (rewrites lvm.conf)
 #   lvmx CMD ARG...        e.g. lvmx pvcreate /dev/loop3
+#   lvma CMD ARG...        the same with device-mapper (activation)
 #   lvm_reports VG PREFIX  PREFIX.lvs.json, PREFIX.pvs.json (lvs, pvs) and
 #                          PREFIX.json (tests/lib/lvmimg.py report of them)
 LVMX_DIR=
@@ -62,6 +68,9 @@ lvmx() {
   local cmd=$1; shift
   LVM_SYSTEM_DIR=$LVMX_DIR/etc LVM_SUPPRESS_FD_WARNINGS=1 \
     lvm "$cmd" --driverloaded n "$@"
+}
+lvma() {
+  LVM_SYSTEM_DIR=$LVMX_DIR/etc LVM_SUPPRESS_FD_WARNINGS=1 lvm "$@"
 }
 lvm_host_state() {
   local p

@@ -14,6 +14,8 @@
 #                           detached at exit with everything vixmount left
 #   fill DIR TAG            files of known content, their sha256 appended to
 #                           ./manifest as "TAG PATH SHA256"
+#   check_files OUT [TAG=VOLUME...]  "BAD of N": the manifest's files of the
+#                           volumes OUT mounted (TAG, or the VOLUME it names)
 LOOPS=()
 cleanup_loops() { local l; for l in "${LOOPS[@]}"; do umount "$l" 2>/dev/null; losetup -d "$l" 2>/dev/null; done; }
 on_exit cleanup_loops
@@ -65,4 +67,15 @@ leftovers() {  # what of the sets under $d/rt is still around
       dmsetup ls 2>/dev/null | grep '^vixmount-'
     fi; } 2>/dev/null
 }
-
+check_files() {  # OUT [TAG=VOLUME...]: every manifest file of the volumes OUT mounted
+  local bad=0 n=0 tag f sum m a out=$1; shift
+  declare -A alias=()
+  for a in "$@"; do alias[${a%%=*}]=${a#*=}; done
+  while read -r tag f sum; do
+    m=$(mounted_at "$out" "${alias[$tag]:-$tag}")
+    [ -n "$m" ] || continue
+    n=$((n + 1))
+    [ "$(sha256sum < "$m/$f" | cut -c1-64)" = "$sum" ] || { diag "$tag/$f differs"; bad=$((bad + 1)); }
+  done < manifest
+  echo "$bad of $n"
+}

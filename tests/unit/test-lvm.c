@@ -371,19 +371,29 @@ test_layouts (void)
     vx_lvm_vg_free (vg);
   }
 
-  /* mirror: pairs of ("LV", extent) */
+  /* mirror: pairs of ("LV", extent); a disk log (mirror_log, a hidden LV
+   * as lvm2 writes it: lvcreate --type mirror --mirrorlog disk) */
   vg = vg_with (
     LVHEAD ("m", U1, "\"VISIBLE\"", 1)
     "segment1 {\nstart_extent = 0\nextent_count = 2\ntype = \"mirror\"\nmirror_count = 2\n"
+    "mirror_log = \"m_mlog\"\nregion_size = 1024\n"
     "mirrors = [\"m_mimage_0\", 0, \"m_mimage_1\", 0]\n}\n}\n"
     LVHEAD ("m_mimage_0", U2, "", 2) LINEAR (1, 0, 1, "pv0", 3) LINEAR (2, 1, 1, "pv1", 9) "}\n"
-    LVHEAD ("m_mimage_1", U3, "", 1) LINEAR (1, 0, 2, "pv1", 4) "}\n");
+    LVHEAD ("m_mimage_1", U3, "", 1) LINEAR (1, 0, 2, "pv1", 4) "}\n"
+    LVHEAD ("m_mlog", U4, "\"READ\"", 1) LINEAR (1, 0, 1, "pv0", 7) "}\n");
   ok (vg != NULL, "mirror: parses");
   if (vg) {
+    ok (!vg->lv[3].visible, "mirror: the log LV is hidden");
     is_int (vx_lvm_lv_map (vg, 0, &seg, &n, &why), 0, "mirror: composable");
     ok (n == 2 && seg[0].disk == 0 && seg[0].offset == MiB + 3 * ES && seg[1].disk == 1
         && seg[1].offset == 2 * MiB + 9 * ES && seg[1].start == ES,
         "mirror: leg 0's two segments, on two disks");
+    vx_segments_free (seg, n);
+    vg->pv[0].found = false;     /* leg 0 (in part) and the log */
+    is_int (vx_lvm_lv_map (vg, 0, &seg, &n, &why), 0,
+            "mirror with leg 0's and the log's PV missing: composable");
+    ok (n == 1 && seg[0].disk == 1 && seg[0].offset == 2 * MiB + 4 * ES && seg[0].length == 2 * ES,
+        "mirror: ... from leg 1, the log not needed");
     vx_segments_free (seg, n);
     vx_lvm_vg_free (vg);
   }
