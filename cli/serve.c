@@ -565,9 +565,18 @@ cli_serve (const struct cli_command *c, int argc, char **argv)
   }
  stop:
   if (pid > 0) {
+    /* nbdkit ends its connections and exits; a client that never lets go
+     * of its connection (a stuck TLS session) must not keep us forever */
     kill (pid, SIGTERM);
-    while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-      ;
+    for (int i = 0; i < 100 && waitpid (pid, &status, WNOHANG) == 0; i++)
+      usleep (100000);
+    if (waitpid (pid, &status, WNOHANG) == 0) {
+      cli_error ("nbdkit did not stop within 10 s of SIGTERM (a client holds its "
+                 "connection): killed");
+      kill (pid, SIGKILL);
+      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    }
   }
   if (got_signal && !o.json)
     fprintf (stderr, "vixmount: signal %d: nbdkit stopped\n", (int) got_signal);
