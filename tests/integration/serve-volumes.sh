@@ -162,7 +162,8 @@ nbdinfo --size "nbds://alice@127.0.0.1:$port/gvg/str?tls-psk-file=$d/wrong.psk" 
 isnt_ok=$?; [ $isnt_ok -ne 0 ]; ok $? "a client with a wrong key is refused"
 nbdinfo --size "nbd://127.0.0.1:$port/gvg/str" > /dev/null 2>&1
 [ $? -ne 0 ]; ok $? "a client without TLS is refused"
-serve_stop
+serve_stop; st=$?
+is "$st $(pgrep -f "nbdkit.*-p $port " | wc -l)" "0 0" "the TLS server stops on SIGTERM, its nbdkit with it"
 serve_start i.json --tcp 127.0.0.1:$port --insecure --config "$VIXMOUNT_CONFIG" --no-volumes A.vmdk
 ok $? "--insecure: TCP without TLS (disks only, --no-volumes)"
 is "$(nbdinfo --size "nbd://127.0.0.1:$port/0")" $((64 << 20)) "a plain client reads then"
