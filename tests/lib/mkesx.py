@@ -37,6 +37,10 @@ allowed): random runs, zero runs, byte-pattern runs and data in the last
 sector.  With --from BASE it starts from a copy of BASE and rewrites,
 zeroes and patterns a few regions (a child's content over BASE).
 
+With --sparse-raw (cowd, sesparse, no parent) RAW may be a sparse file of any
+size: only its data ranges are read and no expected.raw is written
+(tests/bench/scale makes lightly used 2-8 TiB disks this way).
+
 readstream decodes a stream-vmware file (zlib or raw deflate grains) into a
 raw image; it checks --raw-deflate builds, which qemu-img cannot read.
 
