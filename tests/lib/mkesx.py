@@ -37,6 +37,10 @@ allowed): random runs, zero runs, byte-pattern runs and data in the last
 sector.  With --from BASE it starts from a copy of BASE and rewrites,
 zeroes and patterns a few regions (a child's content over BASE).
 
+With --sparse-raw (cowd, sesparse, no parent) RAW may be a sparse file of any
+size: only its data ranges are read and no expected.raw is written
+(tests/bench/scale makes lightly used 2-8 TiB disks this way).
+
 readstream decodes a stream-vmware file (zlib or raw deflate grains) into a
 raw image; it checks --raw-deflate builds, which qemu-img cannot read.
 
@@ -92,6 +96,40 @@ class Image:
     @staticmethod
     def is_zero(b):
         return not any(b) if len(b) < 64 else b.count(0) == len(b)
+
+
+class SparseRaw:
+    """RAW as a sparse file of any size (--sparse-raw): only its data ranges
+    (SEEK_DATA/SEEK_HOLE) are ever read, so a lightly used 8 TiB file costs
+    what its data costs."""
+
+    def __init__(self, path):
+        try:
+            self.fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            die("%s: %s" % (path, e.strerror))
+        self.size = os.fstat(self.fd).st_size
+        self.sectors = ceil_div(self.size, SECTOR)
+
+    def grain(self, g, grain_sectors):
+        gb = grain_sectors * SECTOR
+        chunk = os.pread(self.fd, gb, g * gb)
+        return chunk + bytes(gb - len(chunk))
+
+    def data_grains(self, grain_sectors):
+        """Grains touched by a data range, in order (each once)."""
+        gb = grain_sectors * SECTOR
+        pos, last = 0, -1
+        while pos < self.size:
+            try:
+                start = os.lseek(self.fd, pos, os.SEEK_DATA)
+            except OSError:
+                return          # ENXIO: no data after pos
+            end = os.lseek(self.fd, start, os.SEEK_HOLE)
+            for g in range(max(start // gb, last + 1), (end - 1) // gb + 1):
+                yield g
+                last = g
+            pos = end
 
 
 def read_raw(path):
@@ -195,6 +233,12 @@ class Plan:
         self.overlay = overlay
         self.data = {}
         self.zero = {}
+        if isinstance(img, SparseRaw):     # no parent here (checked in main)
+            for g in img.data_grains(grain_sectors):
+                chunk = img.grain(g, grain_sectors)
+                if not Image.is_zero(chunk):
+                    self.data[g] = chunk
+            return
         for g in range(self.ngrains):
             chunk = img.grain(g, grain_sectors)
             if parent is None or overlay:
@@ -316,8 +360,9 @@ def build_cowd(args, img):
                       ['RW %d VMFSSPARSE "%s"' % (cap, ext)], cap,
                       parent_hint=hint if parent is not None else None)
     write_file(os.path.join(args.outdir, args.name + ".vmdk"), desc)
-    expected, layer = plan.render()
-    write_outputs(args, expected, layer if parent is not None else None)
+    if not args.sparse_raw:
+        expected, layer = plan.render()
+        write_outputs(args, expected, layer if parent is not None else None)
     return "cowd: %d sectors, grain %d, %d GD entries, %d GTs, %d grains" % (
         cap, gs, n_gd, len(gts), len(plan.data))
 
@@ -447,8 +492,9 @@ def build_sesparse(args, img):
                       parent_hint=hint if parent is not None else None,
                       extra_ddb=[("ddb.grain", "8")])
     write_file(os.path.join(args.outdir, args.name + ".vmdk"), desc)
-    expected, layer = plan.render()
-    write_outputs(args, expected, layer if parent is not None else None)
+    if not args.sparse_raw:
+        expected, layer = plan.render()
+        write_outputs(args, expected, layer if parent is not None else None)
     nz = sum(1 for v in plan.zero.values() if v == "zero")
     nu = len(plan.zero) - nz
     hide = "" if parent is None else ", %d of them over parent data" % sum(
@@ -803,16 +849,33 @@ def main(argv):
                     "'flat:N@OFF,zero:N,sparse:N,flat:rest' (sectors)")
     ap.add_argument("--create-type", help="flat-zero-sparse: createType "
                     "(default custom)")
+    ap.add_argument("--sparse-raw", action="store_true",
+                    help="cowd, sesparse: RAW is a sparse file of any size, "
+                    "read by its data ranges only; no expected.raw; no "
+                    "--parent, --unmapped, --zero-grains")
     args = ap.parse_args(argv[1:])
 
-    raw = read_raw(args.raw)
-    if not raw:
-        die("%s is empty" % args.raw)
-    img = Image(raw)
+    if args.sparse_raw:
+        if args.kind not in ("cowd", "sesparse") or args.parent \
+                or args.unmapped or args.zero_grains:
+            die("--sparse-raw: cowd or sesparse, without --parent, "
+                "--unmapped, --zero-grains")
+        img = SparseRaw(args.raw)
+        if not img.size:
+            die("%s is empty" % args.raw)
+        if args.kind == "cowd" and img.sectors >= 1 << 32:
+            die("COWD capacity is a 32-bit sector count: at most 2 TiB - 512")
+        seed = b"%d" % img.size
+    else:
+        raw = read_raw(args.raw)
+        if not raw:
+            die("%s is empty" % args.raw)
+        img = Image(raw)
+        seed = img.data
     os.makedirs(args.outdir, exist_ok=True)
     if args.cid is None:
         args.cid = int.from_bytes(
-            hashlib.sha256(img.data + args.kind.encode()).digest()[:4],
+            hashlib.sha256(seed + args.kind.encode()).digest()[:4],
             "little") & 0x7FFFFFFF
     else:
         args.cid = int(args.cid, 16)
