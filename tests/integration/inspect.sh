@@ -28,13 +28,7 @@ CLIENT="$top_builddir/tests/mntapi-client"
 LVMIMG="python3 $top_srcdir/tests/lib/lvmimg.py"
 MKHIVE="python3 $top_srcdir/tests/lib/mkhive.py"
 . "$top_srcdir/tests/lib/lvm.sh"
-d=$(scratch)
-cd "$d" || bail "cd"
-. "$top_srcdir/tests/lib/plugin.sh"
-nbdkit_wrap "$d"
-mkdir rt
-printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
-export MNTAPI_CONFIG=$d/vix.conf
+. "$top_srcdir/tests/lib/mntapi-env.sh"    # d (the cwd), rt/, vix.conf, the sanitizers' nbdkit
 lvm_setup "$d/lvm"
 . "$top_srcdir/tests/lib/mntapi-run.sh"
 modprobe fuse 2>/dev/null   # ntfs-3g in the guest

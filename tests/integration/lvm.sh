@@ -28,14 +28,8 @@ CLIENT="$top_builddir/tests/mntapi-client"
 DISCOVER="$top_builddir/tests/discover"
 LVMIMG="python3 $top_srcdir/tests/lib/lvmimg.py"
 . "$top_srcdir/tests/lib/lvm.sh"
-d=$(scratch)
-cd "$d" || bail "cd"
-. "$top_srcdir/tests/lib/plugin.sh"      # a sanitizer build: the nbdkit the library starts
-nbdkit_wrap "$d"
+. "$top_srcdir/tests/lib/mntapi-env.sh"    # d (the cwd), rt/, vix.conf, the sanitizers' nbdkit
 host0=$(lvm_host_state)
-mkdir rt
-printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
-export MNTAPI_CONFIG=$d/vix.conf
 export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1    # small xfs filesystems
 lvm_setup "$d/lvm"
 

@@ -31,14 +31,8 @@ for m in loop dm-mod dm-raid dm-mirror dm-log fuse; do modprobe "$m" || bail "mo
 CLIENT="$top_builddir/tests/mntapi-client"
 DISCOVER="$top_builddir/tests/discover"
 . "$top_srcdir/tests/lib/lvm.sh"
-d=$(scratch)
-cd "$d" || bail "cd"
-. "$top_srcdir/tests/lib/plugin.sh"
-nbdkit_wrap "$d"
+. "$top_srcdir/tests/lib/mntapi-env.sh"    # d (the cwd), rt/, vix.conf, the sanitizers' nbdkit
 host0=$(lvm_host_state)
-mkdir rt
-printf 'tmpDirectory = "%s/rt"\n' "$d" > vix.conf
-export MNTAPI_CONFIG=$d/vix.conf
 lvm_setup "$d/lvm"
 . "$top_srcdir/tests/lib/mntapi-run.sh"   # LOOPS, fill, check_files, run_client, release, ...
 dm_ours() { dmsetup ls 2>/dev/null | grep -c '^rvg-'; }
