@@ -191,8 +191,10 @@ void vxm_kernel_match (struct VixDiskSetHandleStruct *s);
 /* The block device to mount vh from (vh->dev): its kernel partition, or a
  * private dm table over its segments (read-only if readonly). */
 VixError vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly);
-/* Undo vxm_kernel_volume_dev's dm table, if any. */
-void vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh);
+/* Undo vxm_kernel_volume_dev's dm table, if any (force: one still open,
+ * under a lazily unmounted filesystem, is removed by the kernel at its
+ * last close). */
+void vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh, bool force);
 
 /* One line to the bridge's .control file: 0, or -1 with errno. */
 int vxm_bridge_control (struct VixDiskSetHandleStruct *s, const char *fmt, ...)

@@ -338,11 +338,15 @@ vxm_kernel_volume_dev (struct VixVolumeHandleStruct *vh, bool readonly)
 }
 
 void
-vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh)
+vxm_kernel_volume_release (struct VixVolumeHandleStruct *vh, bool force)
 {
   char err[512];
-  if (vh->dmname[0] && vxk_dm_remove (vh->dmname, err, sizeof err) == -1)
+  int r = vh->dmname[0] ? vxk_dm_remove (vh->dmname, force, err, sizeof err) : 0;
+  if (r == -1)
     vx_log (VX_ERROR, "DismountVolume: %s: %s", vh->v->name, err);
+  else if (r == 1)
+    vx_log (VX_INFO, "DismountVolume: %s: %s is still open (a lazily unmounted filesystem); "
+            "the kernel removes it when its last file closes", vh->v->name, vh->dmname);
   vh->dmname[0] = '\0';
   vh->dev[0] = '\0';
 }

@@ -15,15 +15,16 @@
 #include "internal.h"
 
 /* Gives back what mounting took besides the mount and the loop device: the
- * volume's bridge file or dm table, and its mount directory. */
+ * volume's bridge file or dm table, and its mount directory (force: after
+ * a lazy unmount). */
 static void
-release (struct VixVolumeHandleStruct *vh)
+release (struct VixVolumeHandleStruct *vh, bool force)
 {
   if (vh->own_file)
     vxm_bridge_control (vh->set, "remove %s\n", vx_volume_fname (vh->v));
   vh->own_file = false;
   if (vh->set->bridge == VX_BRIDGE_KERNEL)
-    vxm_kernel_volume_release (vh);
+    vxm_kernel_volume_release (vh, force);
   if (vh->dir)
     rmdir (vh->dir);
   free (vh->dir);
@@ -136,7 +137,7 @@ vxm_mount_volume (struct VixVolumeHandleStruct *vh, bool readonly)
   return VIX_OK;
 
  undo:
-  release (vh);
+  release (vh, false);
   return e;
 }
 
@@ -164,7 +165,7 @@ vxm_dismount_volume (struct VixVolumeHandleStruct *vh, bool force)
                  errno == EBUSY ? " (files are open; dismount with force)" : "");
   if (vh->file)
     vxm_loop_detach_file (vh->file);    /* autoclear did it, unless busy */
-  release (vh);
+  release (vh, force);
   vh->loopdev[0] = '\0';
   vh->mounted = false;
   return VIX_OK;

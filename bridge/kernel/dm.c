@@ -134,7 +134,7 @@ vxk_dm_create (const char *name, const char *uuid, const struct vxk_dm_target *t
   if (!ok) {
     int e = errno ? errno : EIO;
     snprintf (err, errlen, "device-mapper: cannot create %s: %s", name, dm_why ());
-    vxk_dm_remove (name, (char[64]) { 0 }, 64);   /* a half-made device */
+    vxk_dm_remove (name, false, (char[64]) { 0 }, 64);   /* a half-made device */
     errno = e;
     return -1;
   }
@@ -150,13 +150,13 @@ vxk_dm_create (const char *name, const char *uuid, const struct vxk_dm_target *t
   }
   snprintf (err, errlen, "device-mapper %s: no node %s for %u:%u", name, dev, info.major,
             info.minor);
-  vxk_dm_remove (name, (char[64]) { 0 }, 64);
+  vxk_dm_remove (name, false, (char[64]) { 0 }, 64);
   errno = ENODEV;
   return -1;
 }
 
 int
-vxk_dm_remove (const char *name, char *err, size_t errlen)
+vxk_dm_remove (const char *name, bool deferred, char *err, size_t errlen)
 {
   for (int attempt = 0; ; attempt++) {
     struct dm_task *t;
@@ -169,11 +169,18 @@ vxk_dm_remove (const char *name, char *err, size_t errlen)
       return -1;
     }
     /* retry_remove: libdevmapper retries a few times while a prober
-     * (udev's blkid, say) briefly holds the device open */
-    ok = dm_task_set_name (t, name) && dm_task_retry_remove (t) && run_task (t);
+     * (udev's blkid, say) briefly holds the device open.  A deferred
+     * removal instead has the kernel remove a device still open when its
+     * last opener (a prober, a lazily unmounted filesystem) closes it. */
+    ok = dm_task_set_name (t, name)
+      && (deferred ? dm_task_deferred_remove (t) : dm_task_retry_remove (t)) && run_task (t);
     dm_task_destroy (t);
+    for (int k = 0; ok && deferred && k < 50 && vxk_dm_exists (name); k++)
+      nanosleep (&(struct timespec) { 0, 20 * 1000 * 1000 }, NULL);
     if (ok && !vxk_dm_exists (name))
       return 0;
+    if (ok && deferred)
+      return 1;
     if (attempt == 2) {
       snprintf (err, errlen, "device-mapper: cannot remove %s: %s", name,
                 ok ? "it still exists" : dm_why ());
@@ -185,7 +192,7 @@ vxk_dm_remove (const char *name, char *err, size_t errlen)
 }
 
 int
-vxk_dm_remove_prefix (const char *prefix)
+vxk_dm_remove_prefix (const char *prefix, bool deferred)
 {
   struct dm_task *t;
   struct dm_names *names;
@@ -216,7 +223,7 @@ vxk_dm_remove_prefix (const char *prefix)
     for (size_t i = n; i-- > 0; )
       if (todo[i][0]) {
         char err[256];
-        if (vxk_dm_remove (todo[i], err, sizeof err) == 0)
+        if (vxk_dm_remove (todo[i], deferred, err, sizeof err) >= 0)
           todo[i][0] = '\0';
       }
   for (size_t i = 0; i < n; i++)

@@ -91,8 +91,11 @@ struct vxk_device {
  * partition table.  On failure nothing stays attached. */
 int vxk_nbd_attach (const struct vxk_attach *a, struct vxk_device *dev,
                     char *err, size_t errlen);
-/* Disconnect /dev/nbd<index> and wait until the kernel shows it free. */
-int vxk_nbd_detach (int index, char *err, size_t errlen);
+/* Disconnect /dev/nbd<index> and wait until the kernel shows it free: 0,
+ * or -1.  With deferred, a device that something still holds open (a
+ * lazily unmounted filesystem on it or on a partition, a dm table) is not
+ * waited for: the kernel frees it at its last close; 1. */
+int vxk_nbd_detach (int index, bool deferred, char *err, size_t errlen);
 /* Is /dev/nbd<index> connected (it has a /sys/block/nbdN/pid)? */
 bool vxk_nbd_connected (int index);
 /* The device's backend identifier (empty if none or not shown). */
@@ -129,12 +132,15 @@ int vxk_dm_create (const char *name, const char *uuid, const struct vxk_dm_targe
                    size_t n, bool readonly, char *dev, size_t devlen,
                    char *err, size_t errlen);
 /* Remove NAME (retrying while something briefly holds it) and check it is
- * gone.  A device that does not exist is not an error. */
-int vxk_dm_remove (const char *name, char *err, size_t errlen);
+ * gone: 0, or -1.  A device that does not exist is not an error.  With
+ * deferred, a device still open (a lazily unmounted filesystem on it) is
+ * left for the kernel to remove when it is last closed: 1. */
+int vxk_dm_remove (const char *name, bool deferred, char *err, size_t errlen);
 /* Does NAME exist? */
 bool vxk_dm_exists (const char *name);
-/* Remove every device whose name starts with prefix; the number left. */
-int vxk_dm_remove_prefix (const char *prefix);
+/* Remove every device whose name starts with prefix (deferred: as in
+ * vxk_dm_remove); the number neither removed nor left to the kernel. */
+int vxk_dm_remove_prefix (const char *prefix, bool deferred);
 
 /* ---- shared by the files here (nbd.c) ------------------------------------ */
 /* Read /sys/block/nbd<index>/<attr> into buf (newline removed): 0 or -1. */

@@ -274,7 +274,7 @@ vxk_nbd_attach (const struct vxk_attach *a, struct vxk_device *dev, char *err, s
   dev->nconns = (unsigned) n;
   if (verify (a, dev, err, errlen) == -1) {
     int e = errno;
-    vxk_nbd_detach (index, e2, sizeof e2);
+    vxk_nbd_detach (index, false, e2, sizeof e2);
     if (dev->holder > 0)
       waitpid (dev->holder, NULL, 0);
     memset (dev, 0, sizeof *dev);
@@ -293,8 +293,26 @@ vxk_nbd_attach (const struct vxk_attach *a, struct vxk_device *dev, char *err, s
   return r;
 }
 
+/* Does something hold /dev/nbd<index> or one of its partitions for itself
+ * (a mounted filesystem, also one lazily unmounted; a dm table)?  The
+ * kernel refuses an exclusive open then. */
+static bool
+held (int index)
+{
+  char path[64];
+  int fd;
+
+  snprintf (path, sizeof path, "/dev/nbd%d", index);
+  fd = open (path, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    close (fd);
+    return false;
+  }
+  return errno == EBUSY;
+}
+
 int
-vxk_nbd_detach (int index, char *err, size_t errlen)
+vxk_nbd_detach (int index, bool deferred, char *err, size_t errlen)
 {
   int r;
 
@@ -304,10 +322,15 @@ vxk_nbd_detach (int index, char *err, size_t errlen)
     : vxk_ioctl_disconnect (index, err, errlen);
   if (r == -1 && errno != EINVAL && errno != ENODEV)
     return -1;
-  /* free again once the kernel has let the connection go */
+  /* free again once the kernel has let the connection go; a device still
+   * open stays connected (its sockets shut) until its last close */
   for (int t = 0; vxk_nbd_connected (index); t++) {
+    if (deferred && t > 0 && t % 25 == 0 && held (index))
+      return 1;
     if (t == 1000) {
-      snprintf (err, errlen, "/dev/nbd%d: still connected 10 s after the disconnect", index);
+      snprintf (err, errlen, "/dev/nbd%d: still connected 10 s after the disconnect%s", index,
+                held (index) ? " (it is still open: a filesystem on it is mounted, "
+                "or was unmounted lazily and has open files)" : "");
       errno = EBUSY;
       return -1;
     }

@@ -16,11 +16,22 @@
 #include "runtime.h"
 #include "kernel.h"
 
+/* A device still open after a forced teardown (a lazily unmounted
+ * filesystem with open files) is left to the kernel, which lets it go at
+ * its last close: said once per device. */
+static void
+left_to_kernel (const char *what)
+{
+  vx_log (VX_INFO, "%s is still open (a lazily unmounted filesystem); the kernel releases "
+          "it when its last file closes", what);
+}
+
 /* Disconnect /dev/nbd<index> if it is still the one the journal names: its
  * backend identifier (netlink) or the pid in NBD_DO_IT (ioctl) must match,
- * so that a device someone else took since is never touched. */
+ * so that a device someone else took since is never touched.  FORCE: one
+ * still open is left to the kernel. */
 static int
-nbd_undo (const char *arg)
+nbd_undo (const char *arg, bool force)
 {
   char backend[256], shown[256], pid[32], err[512];
   int index;
@@ -37,9 +48,13 @@ nbd_undo (const char *arg)
   else if (holder > 0
            && (vxk_sysfs_read (index, "pid", pid, sizeof pid) == -1 || atol (pid) != holder))
     return 0;
-  if (vxk_nbd_detach (index, err, sizeof err) == -1) {
+  switch (vxk_nbd_detach (index, force, err, sizeof err)) {
+  case -1:
     vx_log (VX_ERROR, "%s", err);
     return -1;
+  case 1:
+    snprintf (err, sizeof err, "/dev/nbd%d", index);
+    left_to_kernel (err);
   }
   return 0;
 }
@@ -47,19 +62,19 @@ nbd_undo (const char *arg)
 /* Every NBD device and dm table whose identity names set ID, whatever the
  * journal says (an attach whose answer was never written). */
 static int
-sweep_kernel (const char *id)
+sweep_kernel (const char *id, bool force)
 {
   char prefix[300], err[512];
   int idx[64], failed = 0;
   size_t n;
 
   snprintf (prefix, sizeof prefix, "vixmount-%s-", id);
-  if (vxk_dm_usable (false) && vxk_dm_remove_prefix (prefix) > 0)
+  if (vxk_dm_usable (false) && vxk_dm_remove_prefix (prefix, force) > 0)
     failed = -1;
   snprintf (prefix, sizeof prefix, "vixmount:%s:", id);
   n = vxk_nbd_find (prefix, idx, 64);
   for (size_t i = 0; i < n && i < 64; i++)
-    if (vxk_nbd_detach (idx[i], err, sizeof err) == -1) {
+    if (vxk_nbd_detach (idx[i], force, err, sizeof err) == -1) {
       vx_log (VX_ERROR, "%s", err);
       failed = -1;
     }
@@ -163,13 +178,16 @@ vxm_teardown_dir (const char *dir, bool force)
       vxm_loop_detach_file (e->arg);
     else if (strcmp (e->kind, "dm") == 0) {
       char err[512];
-      if (vxk_dm_usable (false) && vxk_dm_remove (e->arg, err, sizeof err) == -1) {
+      int r = vxk_dm_usable (false) ? vxk_dm_remove (e->arg, force, err, sizeof err) : 0;
+      if (r == -1) {
         vx_log (VX_ERROR, "%s", err);
         failed = -1;
       }
+      else if (r == 1)
+        left_to_kernel (e->arg);
     }
     else if (strcmp (e->kind, "nbddev") == 0) {
-      if (nbd_undo (e->arg) == -1)
+      if (nbd_undo (e->arg, force) == -1)
         failed = -1;
     }
     else if (strcmp (e->kind, "pid") == 0 && strcmp (e->arg, "nbdkit") != 0)
@@ -185,7 +203,7 @@ vxm_teardown_dir (const char *dir, bool force)
   for (size_t i = 0; i < n; i++)
     if (strcmp (ent[i].kind, "nbd") == 0) {
       const char *id = strrchr (dir, '/') ? strrchr (dir, '/') + 1 : dir;
-      if (sweep_kernel (id) == -1)
+      if (sweep_kernel (id, force) == -1)
         failed = -1;
       break;
     }

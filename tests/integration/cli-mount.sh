@@ -152,7 +152,11 @@ is "$(sed -n '/^Volumes:/,$p' <<< "$out" | tail -n +2 | sed 's/^  //')" "$(VX li
 # ---- mount, status, umount ----------------------------------------------------------
 leftovers() {  # what of this test's sets is still there
   { grep -F " $d/" /proc/mounts; losetup -a | grep -F "$SETS"; pgrep -af "$SETS" | grep -v pgrep
-    ls "$SETS" 2>/dev/null; ls "$VIXMOUNT_RUNDIR"; } 2>/dev/null
+    ls "$SETS" 2>/dev/null; ls "$VIXMOUNT_RUNDIR"
+    if [ "${VIXMOUNT_BRIDGE:-}" = kernel ]; then   # the guest runs this test alone
+      for p in /sys/block/nbd*/pid; do [ -e "$p" ] && echo "connected ${p%/pid}"; done
+      dmsetup ls 2>/dev/null | grep '^vixmount-'
+    fi; } 2>/dev/null
 }
 alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 mkdir m1 m2
