@@ -53,6 +53,8 @@ free_extent (struct extent *e)
   vx_gtab_free (e->gt);
   if (e->own_fd && e->fd >= 0)
     close (e->fd);
+  if (e->dfd >= 0)
+    close (e->dfd);
   free (e->filename);
   free (e->path);
 }
@@ -236,6 +238,7 @@ open_desc_extents (struct vmdk_disk *d, const struct open_ctx *c, bool rw,
     uint8_t hdr[PROBE_BYTES];
 
     e->fd = -1;
+    e->dfd = -1;
     d->n_extents = i + 1;
     e->info.access = x->access;
     e->info.type = x->type;
@@ -310,6 +313,7 @@ open_self_extent (struct vmdk_disk *d, int fd, uint64_t size,
   d->n_extents = 1;
   e = &d->extents[0];
   e->fd = fd;
+  e->dfd = -1;
   e->own_fd = false;
   e->path = strdup (d->path);
   e->filename = strdup (vx_basename_any (d->path));
@@ -658,5 +662,9 @@ vmdk_open (const char *path, const struct vmdk_options *opts,
     vmdk_close (d);
     return NULL;
   }
+  if (c.o.flags & VMDK_OPEN_DIRECT_READ)
+    for (struct vmdk_disk *k = d; k; k = k->parent)
+      for (size_t i = 0; i < k->n_extents; i++)
+        vx_direct_open (&k->extents[i]);
   return d;
 }

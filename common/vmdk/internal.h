@@ -171,12 +171,28 @@ struct extent {
   uint64_t valid_sectors;        /* sparse: sectors backed by the header */
   struct gtab *gt;               /* sparse kinds */
   bool own_fd;
+  /* VMDK_OPEN_DIRECT_READ (read.c): a second descriptor of the file, opened
+   * O_DIRECT, for the data of an extent that is not written; -1 if none */
+  int dfd;
+  unsigned dio;                  /* DIO_* (atomic access) */
+  uint64_t direct_reads;         /* reads it served (atomic access) */
   /* writing */
   bool writable;                 /* opened O_RDWR and of a writable kind */
   pthread_mutex_t alloc_lock;    /* serialises grain and GT allocation */
   uint64_t next_free;            /* bytes: where the next grain goes */
   uint64_t desc_off, desc_bytes; /* embedded descriptor area, bytes */
 };
+
+#define DIO_NEED_ALIGN 1u           /* an unaligned direct read was refused */
+#define DIO_OFF        2u           /* an aligned one too: buffered reads only */
+/* Open e->dfd for an extent that has a file and is not written (0), or
+ * leave it -1 where the file system has no O_DIRECT. */
+void vx_direct_open (struct extent *e);
+/* Read extent data: with O_DIRECT where e->dfd and the file system take
+ * the buffer, offset and length, else (and after any failure of the
+ * direct read, to report it) through fd, as vx_pread_full. */
+int vx_data_pread (struct extent *e, int fd, const char *path, void *buf, size_t len,
+                   uint64_t off, const char *what, struct vmdk_error *err);
 
 /* Parse the binary header of a sparse-kind extent whose fd is open and fill
  * e->gt and e->info.  hdr holds at least the first 2048 bytes (zero padded

@@ -3,14 +3,26 @@
  * Both walk a byte range extent by extent and, in sparse extents, grain by
  * grain.  Runs of grains that are contiguous in the file become one pread;
  * unallocated runs fall through to the parent link.
+ *
+ * With VMDK_OPEN_DIRECT_READ, the data of an extent that is not written
+ * is read with O_DIRECT: the file's pages are not cached (a disk set is
+ * usually read once, and the filesystem mounted from it caches what it
+ * reads), and on a file system without alignment rules (9p, NFS) the data
+ * lands in the caller's buffer with no copy.  The kernel says what it
+ * takes: an unaligned read it refuses makes later unaligned ones buffered,
+ * an aligned one refused makes them all buffered.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "fullio.h"
 
 struct extent *
 vx_find_extent (struct vmdk_disk *d, uint64_t off)
@@ -27,6 +39,50 @@ vx_find_extent (struct vmdk_disk *d, uint64_t off)
   return &d->extents[lo];
 }
 
+
+void
+vx_direct_open (struct extent *e)
+{
+  char self[64];
+
+  if (e->fd < 0 || e->writable || e->dfd >= 0)
+    return;
+  /* the same open file, not the path again: what was checked at open */
+  snprintf (self, sizeof self, "/proc/self/fd/%d", e->fd);
+  e->dfd = open (self, O_RDONLY | O_DIRECT | O_CLOEXEC);
+}
+
+int
+vx_data_pread (struct extent *e, int fd, const char *path, void *buf, size_t len,
+               uint64_t off, const char *what, struct vmdk_error *err)
+{
+  unsigned dio = __atomic_load_n (&e->dio, __ATOMIC_RELAXED);
+
+  if (e->dfd >= 0 && !(dio & DIO_OFF)) {
+    bool aligned = (((uintptr_t) buf | (uintptr_t) off | (uintptr_t) len) & 4095) == 0;
+    if (aligned || !(dio & DIO_NEED_ALIGN)) {
+      ssize_t r = vx_full_pread (e->dfd, buf, len, off);
+      if (r >= 0 && (size_t) r == len) {
+        __atomic_add_fetch (&e->direct_reads, 1, __ATOMIC_RELAXED);
+        return 0;
+      }
+      if (r < 0 && errno == EINVAL)
+        __atomic_or_fetch (&e->dio, aligned ? DIO_OFF : DIO_NEED_ALIGN, __ATOMIC_RELAXED);
+    }
+  }
+  return vx_pread_full (fd, path, buf, len, off, what, err);
+}
+
+uint64_t
+vmdk_direct_reads (const struct vmdk_disk *d)
+{
+  uint64_t n = 0;
+
+  for (; d; d = d->parent)
+    for (size_t i = 0; i < d->n_extents; i++)
+      n += __atomic_load_n (&d->extents[i].direct_reads, __ATOMIC_RELAXED);
+  return n;
+}
 
 static int
 sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
@@ -69,7 +125,7 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
         next += gbytes;
         ng++;
       }
-      if (vx_pread_full (t->fd, t->path, buf, run, foff + in, "grain data", err) == -1)
+      if (vx_data_pread (e, t->fd, t->path, buf, run, foff + in, "grain data", err) == -1)
         return -1;
       break;
     }
@@ -149,7 +205,7 @@ vx_layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len, uint64_t off,
         return -1;
       break;
     default:
-      if (vx_pread_full (e->fd, e->path, buf, n, e->info.flat_offset * SECTOR + eoff,
+      if (vx_data_pread (e, e->fd, e->path, buf, n, e->info.flat_offset * SECTOR + eoff,
                          "flat extent data", err) == -1)
         return -1;
     }

@@ -85,6 +85,10 @@ int vmdk_error_errno (const struct vmdk_error *err);
 #define VMDK_OPEN_LOCK_EXCL     0x0040u /* with VMDK_OPEN_LOCK: lock the top link
                                            exclusively even when opened read-only
                                            (for an owner whose writer is elsewhere) */
+#define VMDK_OPEN_DIRECT_READ   0x0080u /* read the data of links that are not
+                                           written with O_DIRECT where the file
+                                           system takes it (uncached; no copy on
+                                           9p or NFS); buffered reads otherwise */
 
 struct vmdk_options {
   unsigned flags;           /* VMDK_OPEN_* */
@@ -107,6 +111,9 @@ void vmdk_close (struct vmdk_disk *disk);
 
 /* Virtual size in bytes. */
 uint64_t vmdk_size (const struct vmdk_disk *disk);
+/* How many reads of the whole chain were served with O_DIRECT so far
+ * (VMDK_OPEN_DIRECT_READ). */
+uint64_t vmdk_direct_reads (const struct vmdk_disk *disk);
 
 /* Read count bytes at any byte offset (no alignment needed).  The range must
  * lie inside the disk.  Returns 0, or -1 with *err filled. */

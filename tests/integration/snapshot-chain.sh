@@ -199,6 +199,18 @@ to_raw fchild.vmdk fchild.raw
 to_raw fchild2.vmdk fchild2.raw
 check_disk "B flat base <- sparse child" fchild.vmdk fchild.raw chain
 check_disk "B flat base <- sparse <- zeroed-grain" fchild2.vmdk fchild2.raw chain
+# VMDK_OPEN_DIRECT_READ: the same bytes; where this file system has O_DIRECT
+# the aligned reads of both kinds of extent go direct, the unaligned ones
+# (odd offsets, sizes) fall back to buffered reads
+out=$("$READCHECK" --seed 12 --direct-read fchild2.vmdk fchild2.raw 2>&1); rc=$?
+is "$rc:$(grep -c '^readcheck: [0-9]* reads, 0 mismatches$' <<<"$out")" "0:1" \
+  "B --direct-read: readcheck, every read equal"
+n=$(sed -n 's/^readcheck: \([0-9]*\) direct reads$/\1/p' <<<"$out")
+if dd if=fbase-flat.vmdk of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
+  [ "${n:-0}" -gt 100 ]; ok $? "B --direct-read: $n reads went O_DIRECT (this file system has it)"
+else
+  is "$n" 0 "B --direct-read: no read went O_DIRECT (this file system has none)"
+fi
 cd .. && rm -rf A B
 
 # ---- chain C: the child in a subdirectory, hint "../base.vmdk" ---------------

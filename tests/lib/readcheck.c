@@ -2,9 +2,13 @@
  * same read of a raw reference image (normally made by qemu-img convert).
  *
  * readcheck [--seed N] [--count N] [--max-len BYTES] [--single-link]
- *           [--no-cid-check] [--allow-escape] [--allow-devices] VMDK RAW
+ *           [--no-cid-check] [--allow-escape] [--allow-devices]
+ *           [--direct-read] VMDK RAW
  *
- * The options map to the VMDK_OPEN_* flags of the same names.
+ * The options map to the VMDK_OPEN_* flags of the same names.  With
+ * --direct-read the engine's buffer is page-aligned (the aligned reads can
+ * go O_DIRECT on a block file system, the unaligned ones fall back) and the
+ * number of reads served with O_DIRECT is printed.
  *
  * Checks, in order:
  *   - vmdk_size (VMDK) == size of RAW;
@@ -58,7 +62,7 @@ usage (FILE *f)
 {
   fprintf (f, "usage: readcheck [--seed N] [--count N] [--max-len BYTES] "
            "[--single-link] [--no-cid-check]\n"
-           "                 [--allow-escape] [--allow-devices] VMDK RAW\n");
+           "                 [--allow-escape] [--allow-devices] [--direct-read] VMDK RAW\n");
 }
 
 static bool
@@ -468,7 +472,7 @@ int
 main (int argc, char **argv)
 {
   enum { OPT_SEED = 256, OPT_COUNT, OPT_MAXLEN, OPT_SINGLE, OPT_NOCID,
-         OPT_ESCAPE, OPT_DEVICES };
+         OPT_ESCAPE, OPT_DEVICES, OPT_DIRECT };
   static const struct option longopts[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "count", required_argument, NULL, OPT_COUNT },
@@ -477,6 +481,7 @@ main (int argc, char **argv)
     { "no-cid-check", no_argument, NULL, OPT_NOCID },
     { "allow-escape", no_argument, NULL, OPT_ESCAPE },
     { "allow-devices", no_argument, NULL, OPT_DEVICES },
+    { "direct-read", no_argument, NULL, OPT_DIRECT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -523,6 +528,9 @@ main (int argc, char **argv)
     case OPT_DEVICES:
       opts.flags |= VMDK_OPEN_ALLOW_DEVICES;
       break;
+    case OPT_DIRECT:
+      opts.flags |= VMDK_OPEN_DIRECT_READ;
+      break;
     case 'h':
       usage (stdout);
       return 0;
@@ -556,7 +564,8 @@ main (int argc, char **argv)
   c.bufsize = CHUNK;
   if (max_len > c.bufsize)
     c.bufsize = (size_t) max_len;
-  c.vbuf = malloc (c.bufsize);
+  if (posix_memalign ((void **) &c.vbuf, 4096, c.bufsize) != 0)
+    c.vbuf = NULL;
   c.rbuf = malloc (c.bufsize);
   if (c.vbuf == NULL || c.rbuf == NULL) {
     perror ("readcheck: malloc");
@@ -606,6 +615,8 @@ main (int argc, char **argv)
 
   printf ("readcheck: %" PRIu64 " reads, %" PRIu64 " mismatches\n",
           c.reads, c.mismatches);
+  if (opts.flags & VMDK_OPEN_DIRECT_READ)
+    printf ("readcheck: %" PRIu64 " direct reads\n", vmdk_direct_reads (c.disk));
 
   free (boundaries.v);
   free (c.raw_ext);
