@@ -41,6 +41,7 @@ VixMntapi_Init (uint32 majorVersion, uint32 minorVersion, VixDiskLibGenericLogFu
   vx_config_apply (&vxm_logger, "Init", &cfg, cfg.mntapi_log_level >= 0
                    ? cfg.mntapi_log_level : cfg.log_level);
   vxm_g.bridge = cfg.bridge;
+  vxm_g.direct_read = cfg.direct_read;
   free (vxm_g.tmpdir);
   vxm_g.tmpdir = cfg.tmp_directory;     /* taken over */
   cfg.tmp_directory = NULL;

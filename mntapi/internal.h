@@ -134,6 +134,7 @@ struct vxm_global {
   bool init;
   char *tmpdir, *base;          /* tmpDirectory; where sets live */
   enum vx_bridge bridge;        /* vixmount.bridge (UNSET: auto) */
+  int direct_read;              /* vixmount.directRead: 1, 0, -1 auto */
 };
 /* vxm_glock serialises every API call; it guards vxm_g and vxm_sets. */
 extern pthread_mutex_t vxm_glock;

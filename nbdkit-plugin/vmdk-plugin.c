@@ -328,6 +328,8 @@ vmdk_config (const char *key, const char *value)
     return set_flag (key, value, VMDK_OPEN_ALLOW_ESCAPE);
   if (strcmp (key, "no-cid-check") == 0)
     return set_flag (key, value, VMDK_OPEN_NO_CID_CHECK);
+  if (strcmp (key, "direct-read") == 0)
+    return set_flag (key, value, VMDK_OPEN_DIRECT_READ);
   if (strcmp (key, "cow") == 0) {
     int r = nbdkit_parse_bool (value);
     if (r == -1)
@@ -404,6 +406,9 @@ vmdk_config_complete (void)
   "no-cid-check=<BOOL> Do not check a child's parentCID against its\n" \
   "                    parent's CID.  Default false.\n" \
   "gt-cache=<SIZE>     Grain-table cache bound per disk (default 32M).\n" \
+  "direct-read=<BOOL>  Read the data of links that are not written with\n" \
+  "                    O_DIRECT where the file system takes it (uncached).\n" \
+  "                    Default false.\n" \
   "cow=<BOOL>          Writable copy-on-write exports: writes go to a\n" \
   "                    private overlay, never to the VMDKs.  Default false.\n" \
   "cow-dir=<DIR>       Where the overlays live (default $TMPDIR or /var/tmp).\n" \

@@ -70,10 +70,10 @@ struct export {
  * export's size and flags.  Returns NULL on failure. */
 struct export *export_open (const char *uri, bool force_readonly,
                             unsigned max_connections);
-/* A local export: the VMDK at PATH read in-process (SINGLE_LINK: without
- * its parents), read-only until export_enable_cow.  NULL on failure
- * (logged, naming PATH). */
-struct export *export_open_local (const char *path, bool single_link);
+/* A local export: the VMDK at PATH read in-process (VMDK_FLAGS: more
+ * VMDK_OPEN_* flags, SINGLE_LINK, DIRECT_READ), read-only until
+ * export_enable_cow.  NULL on failure (logged, naming PATH). */
+struct export *export_open_local (const char *path, unsigned vmdk_flags);
 void export_close (struct export *e);
 
 /* Take a handle from the pool (connecting another one up to nconn, waiting
@@ -99,9 +99,10 @@ int export_remote_pread (struct export *e, void *buf, size_t count,
 /* ---- local.c ------------------------------------------------------------ */
 /* --vmdk: blocks of E not written into the overlay are read in-process from
  * the VMDK at PATH (for an NBD export, its virtual size must be E's size;
- * a local export takes its size from it; SINGLE_LINK: without its parents,
- * as the plugin's single-link=true).  0, or -1 (logged, naming PATH). */
-int export_attach_vmdk (struct export *e, const char *path, bool single_link);
+ * a local export takes its size from it; VMDK_FLAGS: more VMDK_OPEN_*
+ * flags, as the plugin's single-link=true and direct-read=true).  0, or -1
+ * (logged, naming PATH). */
+int export_attach_vmdk (struct export *e, const char *path, unsigned vmdk_flags);
 /* --cow: E becomes writable, into a private, unlinked overlay file in DIR
  * (common/cow), never into what is below.  0, or -1 (logged). */
 int export_enable_cow (struct export *e, const char *dir);

@@ -139,7 +139,7 @@ export_open (const char *uri, bool force_readonly, unsigned max_connections)
 }
 
 struct export *
-export_open_local (const char *path, bool single_link)
+export_open_local (const char *path, unsigned vmdk_flags)
 {
   struct export *e = calloc (1, sizeof *e);
 
@@ -154,7 +154,7 @@ export_open_local (const char *path, bool single_link)
   pthread_mutex_init (&e->lock, NULL);
   pthread_cond_init (&e->cond, NULL);
   pthread_rwlock_init (&e->rmw_lock, NULL);
-  if (export_attach_vmdk (e, path, single_link) == -1) {
+  if (export_attach_vmdk (e, path, vmdk_flags) == -1) {
     export_close (e);
     return NULL;
   }

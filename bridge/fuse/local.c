@@ -55,10 +55,10 @@ local_has_overlay (const struct local *l)
 }
 
 int
-export_attach_vmdk (struct export *e, const char *path, bool single_link)
+export_attach_vmdk (struct export *e, const char *path, unsigned vmdk_flags)
 {
   struct vmdk_options opts = {
-    .flags = VMDK_OPEN_RDONLY | (single_link ? VMDK_OPEN_SINGLE_LINK : 0),
+    .flags = VMDK_OPEN_RDONLY | vmdk_flags,
   };
   struct vmdk_error err;
   struct vmdk_disk *disk;

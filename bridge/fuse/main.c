@@ -32,6 +32,7 @@
 
 #include "bridge.h"
 #include "parse.h"
+#include "vmdk.h"
 
 #define PROG "vixmount-fuse"
 
@@ -62,7 +63,8 @@ fuse_logger (enum fuse_log_level level, const char *fmt, va_list ap)
 /* ---- options ------------------------------------------------------------- */
 
 static struct {
-  bool readonly, foreground, exit_with_parent, clone_fd, cow, single_link;
+  bool readonly, foreground, exit_with_parent, clone_fd, cow;
+  unsigned vmdk_flags;          /* --single-link, --direct-read */
   int notify_fd;                /* --ready-fd: -1 none */
   const char *cow_dir;
   unsigned threads, connections;
@@ -107,6 +109,8 @@ usage (FILE *fp)
 "                          size from the VMDK, read-only unless --cow.  With\n"
 "                          one, the export must be read-only or --cow\n"
 "      --single-link       open the --vmdk disks without their parent chains\n"
+"      --direct-read       read the --vmdk disks' data with O_DIRECT where the\n"
+"                          file system takes it (uncached)\n"
 "  -o OPTIONS              extra FUSE mount options (e.g. allow_other)\n"
 "      --log FILE          log to FILE (default: stderr, syslog once forked)\n"
 "  -v, --verbose           also log connections, FUSE parameters, control lines\n"
@@ -415,7 +419,7 @@ main (int argc, char *argv[])
 {
   enum { OPT_THREADS = 256, OPT_CONNECTIONS, OPT_PIDFILE, OPT_EWP,
          OPT_DIRECT_IO, OPT_MAX_REQUEST, OPT_READAHEAD, OPT_CLONE_FD,
-         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR, OPT_SINGLE_LINK,
+         OPT_LOG, OPT_SPLIT, OPT_VMDK, OPT_COW, OPT_COW_DIR, OPT_SINGLE_LINK, OPT_DIRECT_READ,
          OPT_READY_FD };
   static const struct option longopts[] = {
     { "readonly", no_argument, NULL, 'r' },
@@ -435,6 +439,7 @@ main (int argc, char *argv[])
     { "cow", no_argument, NULL, OPT_COW },
     { "cow-dir", required_argument, NULL, OPT_COW_DIR },
     { "single-link", no_argument, NULL, OPT_SINGLE_LINK },
+    { "direct-read", no_argument, NULL, OPT_DIRECT_READ },
     { "ready-fd", required_argument, NULL, OPT_READY_FD },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -493,7 +498,8 @@ main (int argc, char *argv[])
       break;
     case OPT_COW: opt.cow = true; break;
     case OPT_COW_DIR: opt.cow_dir = optarg; break;
-    case OPT_SINGLE_LINK: opt.single_link = true; break;
+    case OPT_SINGLE_LINK: opt.vmdk_flags |= VMDK_OPEN_SINGLE_LINK; break;
+    case OPT_DIRECT_READ: opt.vmdk_flags |= VMDK_OPEN_DIRECT_READ; break;
     case OPT_READY_FD:
       opt.notify_fd = parse_count ("--ready-fd", optarg, 3, INT_MAX);
       if (fcntl (opt.notify_fd, F_SETFD, FD_CLOEXEC) == -1) {
@@ -638,7 +644,7 @@ main (int argc, char *argv[])
     const char *why;
     if (maps[i].uri == NULL) {
       /* a local export: read-only underneath, writable only into --cow */
-      maps[i].exp = export_open_local (maps[i].vmdk, opt.single_link);
+      maps[i].exp = export_open_local (maps[i].vmdk, opt.vmdk_flags);
       if (maps[i].exp == NULL)
         goto out;
       if (opt.cow && !opt.readonly &&
@@ -661,7 +667,7 @@ main (int argc, char *argv[])
         status = 2;
         goto out;
       }
-      if (export_attach_vmdk (maps[i].exp, maps[i].vmdk, opt.single_link) == -1)
+      if (export_attach_vmdk (maps[i].exp, maps[i].vmdk, opt.vmdk_flags) == -1)
         goto out;
     }
   add:

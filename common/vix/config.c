@@ -141,6 +141,16 @@ apply (struct vx_config *cfg, const char *file, unsigned lineno,
       note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not TRUE or FALSE, ignored",
               file, lineno, key, value);
   }
+  else if (strcasecmp (key, "vixmount.directRead") == 0) {
+    bool b;
+    if (strcasecmp (value, "auto") == 0)
+      cfg->direct_read = -1;
+    else if (parse_bool (value, &b))
+      cfg->direct_read = b;
+    else
+      note (cfg, VX_WARNING, "%s:%u: %s: \"%s\" is not auto, TRUE or FALSE, ignored",
+            file, lineno, key, value);
+  }
   else if (strcasecmp (key, "vixmount.bridge") == 0) {
     int b = vx_bridge_parse (value);
     if (b == -1)

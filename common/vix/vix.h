@@ -82,11 +82,12 @@ struct vx_config {
   int log_file_level;        /* log.fileLevel, -1 unset */
   bool allow_escape;         /* vixmount.allowEscapingPaths */
   enum vx_bridge bridge;     /* vixmount.bridge */
+  int direct_read;           /* vixmount.directRead: 1 true, 0 false, -1 auto */
   struct vx_note *notes;     /* messages about the file, not yet logged */
   size_t n_notes;
 };
 #define VX_CONFIG_INIT \
-  { .log_level = -1, .mntapi_log_level = -1, .log_file_level = -1 }
+  { .log_level = -1, .mntapi_log_level = -1, .log_file_level = -1, .direct_read = -1 }
 
 /* Parse configuration text (LEN bytes, "key = value" lines); NAME is the
  * file name messages give.  Unknown keys and bad values become notes. */

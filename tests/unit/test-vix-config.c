@@ -133,6 +133,21 @@ test_values (void)
                 "kernel or fuse"), "... and gives a warning naming file, line and value");
   vx_config_free (&cfg);
   is_int (vx_bridge_parse ("AUTO"), VX_BRIDGE_AUTO, "vx_bridge_parse auto");
+
+  cfg = parse ("# nothing\n");
+  is_int (cfg.direct_read, -1, "vixmount.directRead: auto by default");
+  vx_config_free (&cfg);
+  cfg = parse ("vixmount.directRead = false\n");
+  is_int (cfg.direct_read, 0, "vixmount.directRead = false");
+  vx_config_free (&cfg);
+  cfg = parse ("vixmount.directRead = TRUE\nvixmount.directRead = often\n");
+  is_int (cfg.direct_read, 1, "a bad directRead keeps the previous value (TRUE)");
+  ok (has_note (&cfg, VX_WARNING, "test.conf:2: vixmount.directRead: \"often\" is not "
+                "auto, TRUE or FALSE, ignored"), "... and gives a warning naming file, line and value");
+  vx_config_free (&cfg);
+  cfg = parse ("vixmount.directRead = yes\nvixmount.directRead = Auto\n");
+  is_int (cfg.direct_read, -1, "vixmount.directRead = Auto (any case) after yes");
+  vx_config_free (&cfg);
   is_int (vx_bridge_parse (""), -1, "vx_bridge_parse refuses the empty string");
 }
 

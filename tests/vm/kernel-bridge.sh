@@ -5,6 +5,8 @@
 #    guest: identical volume tables, identical file hashes;
 #  - the bridge chosen at run time: auto takes the kernel (nbd is here),
 #    VIXMOUNT_BRIDGE and vixmount.bridge force either, a bad value is refused;
+#    the kernel bridge's nbdkit reads with O_DIRECT unless vixmount.directRead
+#    is false;
 #  - the ioctl interface (VIXMOUNT_NBD_INTERFACE=ioctl): a child in
 #    NBD_DO_IT holds the device, and goes with the set;
 #  - four programs opening sets at once get four distinct devices, each
@@ -71,6 +73,8 @@ hashes f.out > f.hashes
 release f.out
 run_client k.out --mount-all M.vmdk G.vmdk
 is "$(bridge_of k.out)" kernel "no setting: auto takes the kernel bridge (nbd is here)"
+is "$(pgrep -af "nbdkit.*$d/rt" | grep -c ' cow=true .*direct-read=true ')" 1 \
+   "its nbdkit serves copy-on-write views and reads the VMDKs with O_DIRECT (vixmount.directRead auto)"
 hashes k.out > k.hashes
 release k.out
 is "$(table k.out | sha256sum)" "$(table f.out | sha256sum)" \
@@ -97,6 +101,13 @@ MNTAPI_CONFIG=$d/fuse.conf VIXMOUNT_BRIDGE=kernel "$CLIENT" M.vmdk > c2.out 2>&1
 is "$(bridge_of c2.out)" kernel "VIXMOUNT_BRIDGE=kernel wins over the file"
 grep -q 'bridge kernel, chosen by VIXMOUNT_BRIDGE' c2.out; ok $? "the log says which and why: $(grep -m1 -o 'bridge kernel, chosen by [A-Z_]*' c2.out)"
 grep -q 'disk 0 (.*M.vmdk) is /dev/nbd[0-9]* (netlink' c2.out; ok $? "... and which device: $(grep -m1 -o 'is /dev/nbd[0-9]* ([^)]*)' c2.out)"
+
+printf 'tmpDirectory = "%s/rt"\nvixmount.directRead = false\n' "$d" > nodirect.conf
+MNTAPI_CONFIG=$d/nodirect.conf run_client nd.out --mount d0p1 M.vmdk
+is "$(pgrep -af "nbdkit.*$d/rt" | grep -c 'direct-read')-$(pgrep -af "nbdkit.*$d/rt" | grep -c ' cow=true ')" 0-1 \
+   "vixmount.directRead = false: the kernel bridge's nbdkit reads buffered"
+is "$(cat "$(mounted_at nd.out d0p1)/hello.txt" 2>/dev/null)" "hello M.raw-2048" "... and its volume reads right"
+release nd.out
 
 # --- 3. the ioctl interface
 VIXMOUNT_NBD_INTERFACE=ioctl run_client io.out --mount d0p1 --mount d1p1 M.vmdk G.vmdk
