@@ -603,7 +603,22 @@ EOF2
 is "$(cat erofs.out)" EROFS "local export: without --cow, opening for writing fails with EROFS"
 echo "add lp lv 4096 $((1 << 20))" > "$L0/.control"; ok $? "local export: a range file through .control"
 is "$(hash_of "$L0/lp")" "$(rng vback.raw 4096 $((1 << 20)))" "local export: the range file reads right"
+is "$(direct_fds "$L0_PID" "$T/l.vmdk")" 0 "local export: without --direct-read no descriptor of the VMDK is O_DIRECT"
 vx_stop "$L0" "$L0_PID"; ok $? "local export: fusermount3 -u, vixmount-fuse exits"
+
+# --direct-read: the data read with O_DIRECT where this file system has it
+L2=$T/fuse-local-direct
+vx_start "$L2" --direct-read --vmdk "lv=$T/l.vmdk" --; ok $? "local export --direct-read: vixmount-fuse starts"
+L2_PID=${VX_PID:-0}
+if has_odirect l.vmdk; then
+  is "$(direct_fds "$L2_PID" "$T/l.vmdk")" 1 "local export --direct-read: a second descriptor of the VMDK, O_DIRECT"
+else
+  is "$(direct_fds "$L2_PID" "$T/l.vmdk")" 0 "local export --direct-read: no O_DIRECT descriptor (this file system has none)"
+fi
+sync; echo 3 > /proc/sys/vm/drop_caches
+is "$(hash_of "$L2/lv")" "$(hash_of vback.raw)" "local export --direct-read: sha256 equals qemu-img convert -O raw"
+odirect_check "$L2/lv" vback.raw; ok $? "local export --direct-read: O_DIRECT reads at unaligned offsets match"
+vx_stop "$L2" "$L2_PID"; ok $? "local export --direct-read: vixmount-fuse exits"
 
 L1=$T/fuse-local-cow
 vx_start "$L1" --cow --cow-dir "$T/ovl" --vmdk "lv=$T/l.vmdk" --vmdk "lo=$T/odd.vmdk" -- vm="$VM_URI"

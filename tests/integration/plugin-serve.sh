@@ -260,7 +260,7 @@ fi
 # ---- parameters ------------------------------------------------------------
 
 nbdkit_run "$PLUGIN" --help > help.out 2>&1; ok $? "nbdkit vmdk --help"
-for p in file= single-link= allow-escape= no-cid-check= gt-cache=; do
+for p in file= single-link= allow-escape= no-cid-check= gt-cache= direct-read=; do
   grep -q -- "$p" help.out; ok $? "--help lists $p"
 done
 
@@ -285,6 +285,21 @@ else
 fi
 nbdkit_fails gtbad.out -f -U "$T/x.sock" --exit-with-parent "$PLUGIN" file=ms.vmdk gt-cache=lots
 r=$?; ok $((r == 0 || r == 124)) "gt-cache=lots refused"
+
+# direct-read=true: the data read with O_DIRECT where this file system has it
+if nbdkit_start "$T/dr.sock" -- file=ms.vmdk direct-read=true; then
+  if has_odirect ms.vmdk; then
+    is "$(direct_fds "$NBDKIT_PID" "$T/ms.vmdk")" 1 "direct-read=true: nbdkit holds an O_DIRECT descriptor of the VMDK"
+  else
+    is "$(direct_fds "$NBDKIT_PID" "$T/ms.vmdk")" 0 "direct-read=true: no O_DIRECT descriptor (this file system has none)"
+  fi
+  nbdcopy --connections=4 "$(nbd_uri "$T/dr.sock")" dr.out && same ms.ref dr.out "direct-read=true, 4 connections: data = qemu-img convert"
+  nbdkit_stop "$NBDKIT_PID"; rm -f dr.out
+else
+  ok 1 "direct-read=true: nbdkit starts"
+fi
+nbdkit_fails drbad.out -f -U "$T/x.sock" --exit-with-parent "$PLUGIN" file=ms.vmdk direct-read=often
+r=$?; ok $((r == 0 || r == 124)) "direct-read=often refused"
 
 # single-link: the top link alone, unallocated grains read as zeros
 qemu-img convert -O raw "json:{\"driver\":\"vmdk\",\"file\":{\"driver\":\"file\",\"filename\":\"$T/chain/child2.vmdk\"},\"backing\":null}" \

@@ -206,7 +206,7 @@ out=$("$READCHECK" --seed 12 --direct-read fchild2.vmdk fchild2.raw 2>&1); rc=$?
 is "$rc:$(grep -c '^readcheck: [0-9]* reads, 0 mismatches$' <<<"$out")" "0:1" \
   "B --direct-read: readcheck, every read equal"
 n=$(sed -n 's/^readcheck: \([0-9]*\) direct reads$/\1/p' <<<"$out")
-if dd if=fbase-flat.vmdk of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
+if has_odirect fbase-flat.vmdk; then
   [ "${n:-0}" -gt 100 ]; ok $? "B --direct-read: $n reads went O_DIRECT (this file system has it)"
 else
   is "$n" 0 "B --direct-read: no read went O_DIRECT (this file system has none)"

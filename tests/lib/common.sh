@@ -52,6 +52,19 @@ scratch() {
 # announced to the TAP driver as a plan of 0 with the reason).
 # tests/lib/run-test turns the 77 into a TAP skip; scripts/test fails on
 # any skip, so in CI a skip is never silent.
+# direct_fds PID FILE: how many descriptors PID has open on FILE with
+# O_DIRECT (040000 in /proc/PID/fdinfo/N's flags)
+direct_fds() {
+  local f n=0
+  for f in /proc/"$1"/fd/*; do
+    [ "$(readlink "$f")" = "$2" ] || continue
+    (( 8#$(awk '/^flags:/ {print $2}' "/proc/$1/fdinfo/${f##*/}") & 8#40000 )) && n=$((n + 1))
+  done
+  echo $n
+}
+# has_odirect FILE: can FILE be read with O_DIRECT here?
+has_odirect() { dd if="$1" of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; }
+
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 # require_root WHAT: root-only tests skip under a non-root make check.
 require_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root ($*)"; }
