@@ -147,6 +147,23 @@ is "$(grep -c '^dismounted' s1.out)" 4 "DismountVolume of each"
 is "$(leftovers)" "" "nothing left: no mount, loop device or process of the set"
 is "$(sha256sum A.vmdk B.vmdk)" "$sums1" "the VMDK files are unchanged (read-only: the journal replay went to the overlay)"
 
+# a busy LV at the end: DismountVolume(force) detaches it lazily; what is
+# under it (on the kernel bridge its dm table, and the NBD devices under
+# that) goes when its last file closes
+run_client s1b.out --mount gvg/str A.vmdk B.vmdk
+m=$(mounted_at s1b.out gvg/str)
+(for f in "${CLIENT_FDS[@]}"; do eval "exec $f>&-"; done   # not the client's input
+ cd "$m" && exec sleep 60) & busy=$!
+on_exit "kill $busy"
+sleep 0.3
+release s1b.out
+kill -0 $busy; ok $? "the process in the LV still runs after the set was closed"
+is "$(grep -c '^dismounted ' s1b.out)" 1 "DismountVolume(force) of a busy LV succeeds"
+grep -q " $m " /proc/mounts; ok $((! $?)) "... and it is no mount any more"
+kill $busy; wait $busy 2>/dev/null
+for _ in $(seq 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
+is "$(leftovers)" "" "once the busy process is gone, nothing is left of the set"
+
 # ---- the second disk alone: a PV is missing ------------------------------------
 run_client m.out --mount-all B.vmdk
 is "$(jq -r 'select(.name == "gvg/onb") | .mountable' <(grep '^{' m.out))" true "without disk A, gvg/onb (wholly on B) is mountable"
