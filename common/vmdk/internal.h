@@ -185,14 +185,15 @@ struct extent {
 
 #define DIO_NEED_ALIGN 1u           /* an unaligned direct read was refused */
 #define DIO_OFF        2u           /* an aligned one too: buffered reads only */
-/* Open e->dfd for an extent that has a file and is not written (0), or
- * leave it -1 where the file system has no O_DIRECT. */
+/* Open e->dfd for an extent that has a file and is not written; it stays
+ * -1 where the file system has no O_DIRECT. */
 void vx_direct_open (struct extent *e);
-/* Read extent data: with O_DIRECT where e->dfd and the file system take
- * the buffer, offset and length, else (and after any failure of the
- * direct read, to report it) through fd, as vx_pread_full. */
-int vx_data_pread (struct extent *e, int fd, const char *path, void *buf, size_t len,
-                   uint64_t off, const char *what, struct vmdk_error *err);
+/* Read LEN bytes of e's file at OFF (WHAT names them in an error): with
+ * O_DIRECT where e->dfd and the file system take the buffer, offset and
+ * length, else (and after any failure of the direct read, to report it)
+ * through e->fd, as vx_pread_full. */
+int vx_data_pread (struct extent *e, void *buf, size_t len, uint64_t off,
+                   const char *what, struct vmdk_error *err);
 
 /* Parse the binary header of a sparse-kind extent whose fd is open and fill
  * e->gt and e->info.  hdr holds at least the first 2048 bytes (zero padded

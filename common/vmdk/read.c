@@ -53,8 +53,8 @@ vx_direct_open (struct extent *e)
 }
 
 int
-vx_data_pread (struct extent *e, int fd, const char *path, void *buf, size_t len,
-               uint64_t off, const char *what, struct vmdk_error *err)
+vx_data_pread (struct extent *e, void *buf, size_t len, uint64_t off, const char *what,
+               struct vmdk_error *err)
 {
   unsigned dio = __atomic_load_n (&e->dio, __ATOMIC_RELAXED);
 
@@ -70,7 +70,7 @@ vx_data_pread (struct extent *e, int fd, const char *path, void *buf, size_t len
         __atomic_or_fetch (&e->dio, aligned ? DIO_OFF : DIO_NEED_ALIGN, __ATOMIC_RELAXED);
     }
   }
-  return vx_pread_full (fd, path, buf, len, off, what, err);
+  return vx_pread_full (e->fd, e->path, buf, len, off, what, err);
 }
 
 uint64_t
@@ -125,7 +125,7 @@ sparse_read (struct vmdk_disk *d, struct extent *e, uint8_t *buf, uint64_t n,
         next += gbytes;
         ng++;
       }
-      if (vx_data_pread (e, t->fd, t->path, buf, run, foff + in, "grain data", err) == -1)
+      if (vx_data_pread (e, buf, run, foff + in, "grain data", err) == -1)
         return -1;
       break;
     }
@@ -205,8 +205,8 @@ vx_layer_read (struct vmdk_disk *d, uint8_t *buf, uint64_t len, uint64_t off,
         return -1;
       break;
     default:
-      if (vx_data_pread (e, e->fd, e->path, buf, n, e->info.flat_offset * SECTOR + eoff,
-                         "flat extent data", err) == -1)
+      if (vx_data_pread (e, buf, n, e->info.flat_offset * SECTOR + eoff, "flat extent data",
+                         err) == -1)
         return -1;
     }
     buf += n;
